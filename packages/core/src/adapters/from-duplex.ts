@@ -1,0 +1,227 @@
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { abortedError, closedError, FlowError, fromNodeError } from '../errors';
+import { createFlow, type FlowDriver, type InboundPort } from '../driver-flow';
+import type { Flow, FlowCapabilities, WriteResult } from '../flow';
+import { err, OK } from '../result';
+import { StatsRecorder } from '../stats';
+
+export interface FromDuplexOptions {
+  readonly label?: string;
+  /** Overrides of what this duplex really does; the default assumes a socket-like stream. */
+  readonly capabilities?: Partial<FlowCapabilities>;
+  /** Bytes buffered for readers before the duplex is paused. Default 256 KiB. */
+  readonly highWaterMark?: number;
+  /**
+   * Copy every chunk the duplex emits. Needed when the writer on the other side may reuse its
+   * buffers (a `PassThrough`, an in-process `Duplex`). Default: false for `net.Socket` (whose
+   * chunks are fresh), true otherwise.
+   */
+  readonly copyChunks?: boolean;
+  /** Maps a Node error to a flow error; transports use it to refine kinds. */
+  readonly mapError?: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError;
+}
+
+const SOCKET_CAPABILITIES: FlowCapabilities = Object.freeze({
+  halfCloseWrite: 'native',
+  halfCloseRead: 'emulated',
+  abort: 'rst',
+});
+
+const DUPLEX_CAPABILITIES: FlowCapabilities = Object.freeze({
+  halfCloseWrite: 'native',
+  halfCloseRead: 'emulated',
+  abort: 'close',
+});
+
+type Waiter = () => void;
+
+/**
+ * Wraps any Node `Duplex` (a `net.Socket`, a child process's stdio pair, a TLS socket) as a flow,
+ * taking care of Node's traps:
+ * - `allowHalfOpen` is forced on, so the peer's FIN does not end our write side;
+ * - reads are driven by `'data'` with `pause()`/`resume()` for backpressure, never by
+ *   `for await`, which destroys the stream at EOF;
+ * - a write resolves when Node accepted it (`write()` returned true, or `'drain'`), so memory
+ *   stays bounded; `stats.bytesFlushed` counts bytes whose write callback ran;
+ * - an `'error'` listener is attached at once and errors become values;
+ * - graceful release waits for `'finish'` before destroying, so queued writes are not dropped;
+ *   `abort` uses `resetAndDestroy()` (TCP RST) where the handle supports it;
+ * - zero-length chunks are skipped, strings are encoded.
+ */
+export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flow {
+  if (duplex.readableObjectMode || duplex.writableObjectMode) {
+    throw new TypeError('fromDuplex needs a byte stream, not an object-mode stream');
+  }
+  const isSocket = duplex instanceof Socket;
+  const copyChunks = options.copyChunks ?? !isSocket;
+  const mapError = options.mapError ?? ((e: unknown) => fromNodeError(e));
+  const recorder = new StatsRecorder();
+  const capabilities: FlowCapabilities = {
+    ...(isSocket ? SOCKET_CAPABILITIES : DUPLEX_CAPABILITIES),
+    ...options.capabilities,
+  };
+  return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder), {
+    capabilities,
+    label: options.label ?? (isSocket ? socketLabel(duplex as Socket) : 'duplex'),
+    highWaterMark: options.highWaterMark,
+    stats: recorder,
+  });
+}
+
+function socketLabel(socket: Socket): string {
+  const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'local';
+  const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'remote';
+  return `socket ${local} <-> ${remote}`;
+}
+
+class DuplexDriver implements FlowDriver {
+  private failure: FlowError | undefined;
+  private gone = false;
+  private waiters = new Set<Waiter>();
+
+  constructor(
+    private readonly duplex: Duplex,
+    private readonly port: InboundPort,
+    private readonly copyChunks: boolean,
+    private readonly mapError: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError,
+    private readonly recorder: StatsRecorder,
+  ) {
+    // Node ends the write side when the read side ends unless this is set (net.Socket's default
+    // is false); the flow contract keeps the two halves independent.
+    duplex.allowHalfOpen = true;
+    duplex.on('error', (e: unknown) => this.onError(e));
+    duplex.on('end', () => port.end());
+    duplex.on('close', () => this.onClose());
+    duplex.on('drain', () => this.wake());
+    duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
+    if (duplex.readableEnded) port.end();
+    if (duplex.destroyed) this.onClose();
+  }
+
+  private onData(chunk: Buffer | string): void {
+    if (typeof chunk === 'string') {
+      if (chunk.length > 0) this.port.push(Buffer.from(chunk, 'utf8'));
+      return;
+    }
+    if (chunk.length === 0) return;
+    this.port.push(this.copyChunks ? Uint8Array.prototype.slice.call(chunk) : chunk);
+  }
+
+  private onError(e: unknown): void {
+    this.failure ??= this.mapError(e, 'read');
+    this.port.fail(this.failure);
+    this.wake();
+  }
+
+  private onClose(): void {
+    this.gone = true;
+    // Destroyed without an end of stream and without an error: whatever was in flight is lost.
+    this.port.fail(this.failure ?? new FlowError('reset', 'the stream was destroyed before its end', { code: 'ECONNRESET' }));
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Waits for `'drain'`, an error, the stream's close or `signal`. */
+  private waitFor(ready: () => boolean, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (ready() || this.failure || this.gone) done(true);
+      };
+      const onAbort = (): void => done(false);
+      const done = (value: boolean): void => {
+        this.waiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      if (signal?.aborted) return resolve(false);
+      this.waiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private writeFailure(flushed: number): WriteResult {
+    return err((this.failure ?? closedError()).withBytesAccepted(flushed));
+  }
+
+  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult> {
+    const d = this.duplex;
+    if (this.failure || this.gone || d.destroyed) return this.writeFailure(0);
+    if (d.writableEnded) return err(closedError());
+    let flushed = 0;
+    let callbackError: FlowError | undefined;
+    let accepted = true;
+    const cork = chunks.length > 1;
+    if (cork) d.cork();
+    for (const chunk of chunks) {
+      const length = chunk.length;
+      accepted = d.write(chunk, (e?: Error | null) => {
+        if (e) {
+          callbackError ??= this.mapError(e, 'write');
+          this.failure ??= callbackError;
+          this.wake();
+        } else {
+          flushed += length;
+          this.recorder.recordFlushed(length);
+        }
+      });
+    }
+    if (cork) d.uncork();
+    if (accepted) return OK;
+    const woke = await this.waitFor(() => !d.writableNeedDrain, signal);
+    if (!woke) {
+      // The bytes sit in Node's buffer and will still go out: accepted, we only stopped waiting.
+      const total = chunks.reduce((n, c) => n + c.length, 0);
+      return err(abortedError(signal?.reason).withBytesAccepted(total));
+    }
+    if (callbackError || this.failure || this.gone) return this.writeFailure(flushed);
+    return OK;
+  }
+
+  async shutdownWrite(): Promise<WriteResult> {
+    const d = this.duplex;
+    if (d.writableFinished) return OK;
+    if (this.failure) return err(this.failure);
+    if (this.gone || d.destroyed) return err(closedError());
+    let finished = false;
+    d.once('finish', () => {
+      finished = true;
+      this.wake();
+    });
+    if (!d.writableEnded) d.end();
+    await this.waitFor(() => finished, undefined);
+    if (finished) return OK;
+    return err(this.failure ?? new FlowError('reset', 'the stream closed before its end was flushed'));
+  }
+
+  abort(): void {
+    const d = this.duplex;
+    if (d.destroyed) return;
+    const socket = d as Socket;
+    if (typeof socket.resetAndDestroy === 'function') {
+      try {
+        socket.resetAndDestroy();
+        return;
+      } catch {
+        // Not a TCP handle (a pipe, a PTY): fall back to a plain destroy.
+      }
+    }
+    d.destroy();
+  }
+
+  release(): void {
+    // The handshake finished: our 'finish' happened and the peer's end arrived.
+    this.duplex.destroy();
+  }
+
+  pause(): void {
+    this.duplex.pause();
+  }
+
+  resume(): void {
+    this.duplex.resume();
+  }
+}

@@ -1,0 +1,67 @@
+/** A promise with its resolver, for the places where the settling event is not a callback. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+  readonly settled: boolean;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let settled = false;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return {
+    promise,
+    resolve: (value: T) => {
+      if (settled) return;
+      settled = true;
+      resolve(value);
+    },
+    get settled() {
+      return settled;
+    },
+  };
+}
+
+/**
+ * Resolves with `onAbort()` when `signal` aborts and with `promise`'s value otherwise, removing
+ * its listener either way so that long-lived signals do not collect listeners.
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => T): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve(onAbort());
+  return new Promise<T>((resolve) => {
+    const listener = (): void => resolve(onAbort());
+    signal.addEventListener('abort', listener, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', listener);
+        resolve(value);
+      },
+      () => {
+        // Promises passed here never reject (results are values); this is only a guard.
+        signal.removeEventListener('abort', listener);
+      },
+    );
+  });
+}
+
+/** Resolves with `onTimeout()` after `ms`, or with `promise`'s value if that comes first. */
+export function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, onTimeout: () => T): Promise<T> {
+  if (ms === undefined || !Number.isFinite(ms)) return promise;
+  return new Promise<T>((resolve) => {
+    const timer = setTimeout(() => resolve(onTimeout()), Math.max(0, ms));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => clearTimeout(timer),
+    );
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

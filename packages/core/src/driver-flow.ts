@@ -1,0 +1,440 @@
+import { abortedError, closedError, FlowError, timeoutError } from './errors';
+import { deferred, raceSignal, raceTimeout, type Deferred } from './deferred';
+import {
+  EOF,
+  type CloseOptions,
+  type Flow,
+  type FlowCapabilities,
+  type FlowState,
+  type ReadIntoResult,
+  type ReadOptions,
+  type ReadResult,
+  type ReadState,
+  type WriteOptions,
+  type WriteResult,
+  type WriteState,
+} from './flow';
+import { err, OK, ok, type Err, type Result } from './result';
+import { StatsRecorder, type FlowStats } from './stats';
+
+/**
+ * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
+ * or a failure. The flow buffers up to its high-water mark and then asks the driver to pause.
+ */
+export interface InboundPort {
+  /** Hands `chunk` to the flow, which owns it from now on (it is returned to readers as is). */
+  push(chunk: Uint8Array): void;
+  /** The peer shut down its write side. */
+  end(): void;
+  /** The inbound stream failed (reset, I/O error). Data already pushed is still readable first. */
+  fail(error: FlowError): void;
+  /** Bytes pushed and not yet read. */
+  readonly buffered: number;
+  readonly highWaterMark: number;
+}
+
+/**
+ * What a transport implements to become a flow. The flow does the rest: ordering and
+ * serialising writes, the read buffer and its bound, cancel-safe reads, state, statistics,
+ * the close handshake and abort.
+ */
+export interface FlowDriver {
+  /**
+   * Deliver `chunks` (non-empty, at least one byte in all) to the peer; resolve when the transport
+   * accepted them. On failure the error's `bytesAccepted` says how much went through. Called one
+   * at a time: the flow never starts a write before the previous one resolved.
+   */
+  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult>;
+  /** Send end-of-stream after everything accepted so far; resolve when it is sent. */
+  shutdownWrite(): Promise<WriteResult>;
+  /** The user will read no more; the flow drops inbound bytes from now on. */
+  shutdownRead?(): void;
+  /** The read buffer is full: stop delivering until `resume`. */
+  pause?(): void;
+  resume?(): void;
+  /** Readers took `bytes` out of the buffer (for transports that meter their own window). */
+  consumed?(bytes: number): void;
+  /** Release now and drop queued data; RST where possible. Pending `write` must settle soon. */
+  abort(reason: FlowError): void;
+  /** The close handshake finished: release resources. */
+  release(): void;
+}
+
+export interface CreateFlowOptions {
+  readonly capabilities: FlowCapabilities;
+  readonly label?: string;
+  /** Bytes buffered for readers before the driver is paused. Default 256 KiB. */
+  readonly highWaterMark?: number;
+  /** Counters shared with the driver, e.g. so that it can record flushed bytes. */
+  readonly stats?: StatsRecorder;
+  /**
+   * Whether `close` waits for the peer's end of stream after sending ours (the handshake).
+   * Default true; false only for flows that have no peer (function flows, sinks).
+   */
+  readonly closeWaitsForPeer?: boolean;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+
+/** Builds a flow around a driver. `setup` receives the inbound port the driver pushes into. */
+export function createFlow(setup: (port: InboundPort) => FlowDriver, options: CreateFlowOptions): Flow {
+  return new DriverFlow(setup, options);
+}
+
+class DriverFlow implements Flow, InboundPort {
+  readonly capabilities: FlowCapabilities;
+  readonly label: string;
+  readonly highWaterMark: number;
+  private readonly recorder: StatsRecorder;
+  private readonly driver: FlowDriver;
+  private readonly closeWaitsForPeer: boolean;
+
+  // Inbound: a queue of owned chunks; `head` avoids O(n) shifts.
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private bufferedBytes = 0;
+  private inbound: 'open' | 'eof' | FlowError = 'open';
+  private readShut = false;
+  private paused = false;
+  private readWaiters = new Set<() => void>();
+  private readonly peerDone: Deferred<void> = deferred();
+
+  // Outbound.
+  private writeChain: Promise<unknown> = Promise.resolve();
+  private writeFailure: FlowError | undefined;
+  private writeStatus: WriteState = 'open';
+  private shutdownPromise: Promise<WriteResult> | undefined;
+
+  // Lifecycle.
+  private flowState: FlowState = 'open';
+  private localError: FlowError | undefined;
+  private closePromise: Promise<WriteResult> | undefined;
+  private readonly aborted: Deferred<WriteResult> = deferred();
+  private readonly released: Deferred<FlowError | undefined> = deferred();
+
+  constructor(setup: (port: InboundPort) => FlowDriver, options: CreateFlowOptions) {
+    this.capabilities = options.capabilities;
+    this.label = options.label ?? 'flow';
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    if (!(this.highWaterMark > 0)) throw new RangeError('highWaterMark must be a positive number');
+    this.recorder = options.stats ?? new StatsRecorder();
+    this.closeWaitsForPeer = options.closeWaitsForPeer ?? true;
+    this.driver = setup(this);
+  }
+
+  // ---- InboundPort (called by the driver) ----
+
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0 || this.inbound !== 'open' || this.localError) return;
+    if (this.readShut) {
+      // Emulated shutdownRead: the bytes arrive and are dropped, so the peer is never stuck.
+      this.driver?.consumed?.(chunk.length);
+      return;
+    }
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
+    if (this.bufferedBytes >= this.highWaterMark && !this.paused) {
+      this.paused = true;
+      this.driver?.pause?.();
+    }
+    this.wakeReaders();
+  }
+
+  end(): void {
+    if (this.inbound !== 'open') return;
+    this.inbound = 'eof';
+    this.peerDone.resolve();
+    this.wakeReaders();
+  }
+
+  fail(error: FlowError): void {
+    if (this.inbound !== 'open') return;
+    this.inbound = error;
+    this.peerDone.resolve();
+    this.wakeReaders();
+  }
+
+  // ---- Reading ----
+
+  read(options?: ReadOptions): Promise<ReadResult> {
+    const now = this.tryRead();
+    if (now) return Promise.resolve(now);
+    return this.waitThen(() => this.tryRead(), options?.signal);
+  }
+
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError('readInto needs a Uint8Array');
+    if (buffer.length === 0) throw new RangeError('readInto needs a buffer of at least one byte');
+    const now = this.tryReadInto(buffer);
+    if (now) return Promise.resolve(now);
+    return this.waitThen(() => this.tryReadInto(buffer), options?.signal);
+  }
+
+  private async waitThen<R>(attempt: () => R | undefined, signal: AbortSignal | undefined): Promise<R | Err<FlowError>> {
+    for (;;) {
+      if (signal?.aborted) return err(abortedError(signal.reason));
+      const woken = await this.waitReadable(signal);
+      if (!woken) return err(abortedError(signal?.reason));
+      const r = attempt();
+      if (r) return r;
+    }
+  }
+
+  /** Resolves true when something changed on the inbound side, false if `signal` aborted first. */
+  private waitReadable(signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const wake = (): void => {
+        this.readWaiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      const onAbort = (): void => {
+        // Nothing was taken from the buffer on behalf of this read: it consumed nothing.
+        this.readWaiters.delete(wake);
+        resolve(false);
+      };
+      this.readWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wakeReaders(): void {
+    if (this.readWaiters.size === 0) return;
+    for (const wake of [...this.readWaiters]) wake();
+  }
+
+  /** The terminal outcome once the buffer is empty, or undefined while more may come. */
+  private endOfInput(): Result<EOF, FlowError> | undefined {
+    if (this.localError) return err(this.localError);
+    if (this.readShut) return ok(EOF);
+    if (this.bufferedBytes > 0) return undefined;
+    if (this.inbound === 'eof') return ok(EOF);
+    if (this.inbound !== 'open') return err(this.inbound);
+    return undefined;
+  }
+
+  private tryRead(): ReadResult | undefined {
+    if (this.bufferedBytes === 0 || this.localError || this.readShut) return this.endOfInput();
+    const chunk = this.chunks[this.head];
+    this.chunks[this.head] = EMPTY;
+    this.head += 1;
+    this.afterTake(chunk.length);
+    return ok(chunk);
+  }
+
+  private tryReadInto(buffer: Uint8Array): ReadIntoResult | undefined {
+    if (this.bufferedBytes === 0 || this.localError || this.readShut) return this.endOfInput();
+    let filled = 0;
+    while (filled < buffer.length && this.head < this.chunks.length) {
+      const chunk = this.chunks[this.head];
+      const n = Math.min(chunk.length, buffer.length - filled);
+      buffer.set(n === chunk.length ? chunk : chunk.subarray(0, n), filled);
+      filled += n;
+      if (n === chunk.length) {
+        this.chunks[this.head] = EMPTY;
+        this.head += 1;
+      } else {
+        this.chunks[this.head] = chunk.subarray(n);
+      }
+    }
+    this.afterTake(filled);
+    return ok(filled);
+  }
+
+  private afterTake(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    } else if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    }
+    this.recorder.recordRead(bytes);
+    this.driver.consumed?.(bytes);
+    this.maybeResume();
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.bufferedBytes < this.highWaterMark / 2) {
+      this.paused = false;
+      this.driver.resume?.();
+    }
+  }
+
+  shutdownRead(): Promise<WriteResult> {
+    if (this.readShut || this.localError) return Promise.resolve(OK);
+    this.readShut = true;
+    const dropped = this.bufferedBytes;
+    this.chunks = [];
+    this.head = 0;
+    this.bufferedBytes = 0;
+    if (dropped > 0) this.driver.consumed?.(dropped);
+    if (this.paused) {
+      this.paused = false;
+      this.driver.resume?.();
+    }
+    this.driver.shutdownRead?.();
+    this.wakeReaders();
+    return Promise.resolve(OK);
+  }
+
+  // ---- Writing ----
+
+  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError('write needs a Uint8Array');
+    return this.enqueueWrite([buffer], buffer.length, options?.signal);
+  }
+
+  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
+    if (!Array.isArray(buffers)) throw new TypeError('writev needs an array of Uint8Array');
+    let total = 0;
+    const nonEmpty: Uint8Array[] = [];
+    for (const b of buffers) {
+      if (!(b instanceof Uint8Array)) throw new TypeError('writev needs an array of Uint8Array');
+      if (b.length > 0) {
+        nonEmpty.push(b);
+        total += b.length;
+      }
+    }
+    return this.enqueueWrite(nonEmpty, total, options?.signal);
+  }
+
+  private refuseWrite(): WriteResult | undefined {
+    if (this.localError) return err(this.localError);
+    if (this.writeFailure) return err(this.writeFailure);
+    return undefined;
+  }
+
+  private enqueueWrite(chunks: Uint8Array[], total: number, signal: AbortSignal | undefined): Promise<WriteResult> {
+    const refused = this.refuseWrite() ?? (this.shutdownPromise ? err(closedError()) : undefined);
+    if (refused) return Promise.resolve(refused);
+    if (total === 0) return Promise.resolve(OK);
+    let started = false;
+    const run = async (): Promise<WriteResult> => {
+      const refusedNow = this.refuseWrite();
+      if (refusedNow) return refusedNow;
+      if (signal?.aborted) return err(abortedError(signal.reason).withBytesAccepted(0));
+      started = true;
+      const r = await Promise.race([this.driver.write(chunks, signal), this.aborted.promise]);
+      if (r.ok) {
+        this.recorder.recordWrite(total);
+      } else {
+        const accepted = r.error.bytesAccepted ?? 0;
+        if (accepted > 0) this.recorder.recordWrite(accepted);
+        // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
+        const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
+        if (!cancelledByCaller && !this.localError) {
+          this.writeFailure ??= r.error;
+          this.writeStatus = 'error';
+        }
+      }
+      return r;
+    };
+    const result = this.writeChain.then(run);
+    this.writeChain = result;
+    if (!signal) return result;
+    // A write still queued behind others settles as soon as its signal aborts.
+    return raceSignal(result, signal, () =>
+      started ? PENDING_MARK : err(abortedError(signal.reason).withBytesAccepted(0)),
+    ).then((r) => (r === PENDING_MARK ? result : r));
+  }
+
+  shutdownWrite(): Promise<WriteResult> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    if (this.writeStatus === 'open') this.writeStatus = 'shutting';
+    this.shutdownPromise = this.writeChain.then(async (): Promise<WriteResult> => {
+      const refused = this.refuseWrite();
+      if (refused) return refused;
+      const r = await Promise.race([this.driver.shutdownWrite(), this.aborted.promise]);
+      if (!this.localError) this.writeStatus = r.ok ? 'shut' : 'error';
+      return r;
+    });
+    return this.shutdownPromise;
+  }
+
+  // ---- Lifecycle ----
+
+  close(options: CloseOptions = {}): Promise<WriteResult> {
+    if (this.closePromise) return this.closePromise;
+    if (this.localError) {
+      this.closePromise = Promise.resolve(err(this.localError));
+      return this.closePromise;
+    }
+    this.flowState = 'closing';
+    const handshake = (async (): Promise<WriteResult> => {
+      const shut = await this.shutdownWrite();
+      if (!shut.ok) return shut;
+      if (!this.closeWaitsForPeer) return OK;
+      await this.peerDone.promise;
+      if (this.localError) return err(this.localError);
+      return this.inbound instanceof FlowError ? err(this.inbound) : OK;
+    })();
+    const { timeoutMs, signal } = options;
+    const bounded = raceSignal(
+      raceTimeout(handshake, timeoutMs, () => err(timeoutError('close', timeoutMs ?? 0))),
+      signal,
+      () => err(abortedError(signal?.reason)),
+    );
+    this.closePromise = bounded.then((r) => {
+      if (this.flowState === 'aborted') return this.localError ? err(this.localError) : r;
+      if (r.ok) {
+        this.flowState = 'closed';
+        this.driver.release();
+        this.released.resolve(undefined);
+      } else {
+        this.abort(r.error);
+      }
+      return r;
+    });
+    return this.closePromise;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.flowState === 'aborted' || this.flowState === 'closed') return;
+    const error = abortedError(reason);
+    this.localError = error;
+    this.flowState = 'aborted';
+    this.writeStatus = 'error';
+    this.chunks = [];
+    this.head = 0;
+    this.bufferedBytes = 0;
+    this.aborted.resolve(err(error));
+    this.peerDone.resolve();
+    this.wakeReaders();
+    this.driver.abort(error);
+    this.released.resolve(error);
+  }
+
+  // ---- Introspection ----
+
+  get stats(): FlowStats {
+    return this.recorder.snapshot();
+  }
+
+  get state(): FlowState {
+    return this.flowState;
+  }
+
+  get readState(): ReadState {
+    if (this.localError) return 'error';
+    if (this.readShut) return 'shut';
+    if (this.bufferedBytes > 0 || this.inbound === 'open') return 'open';
+    return this.inbound === 'eof' ? 'eof' : 'error';
+  }
+
+  get writeState(): WriteState {
+    return this.writeStatus;
+  }
+
+  get closed(): Promise<FlowError | undefined> {
+    return this.released.promise;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const PENDING_MARK = Object.freeze({ ok: true, value: undefined, pending: true }) as unknown as WriteResult;

@@ -1,0 +1,168 @@
+/**
+ * The shared error vocabulary. Every flow, listener and combinator reports failures as a
+ * `FlowError` value with one `kind` from this list, so that callers can branch on the kind
+ * without knowing the transport.
+ */
+export type FlowErrorKind =
+  /** The flow (or its write side) was closed or shut down; the data was not written. */
+  | 'closed'
+  /** The peer ended the stream before the expected amount of data arrived. */
+  | 'eof-early'
+  /** The peer refused the connection (ECONNREFUSED, no listener). */
+  | 'refused'
+  /** A deadline or idle timeout expired. */
+  | 'timeout'
+  /** The peer reset the connection (ECONNRESET, RST) or vanished mid-stream. */
+  | 'reset'
+  /** This side aborted the operation or the flow (AbortSignal, `abort()`). */
+  | 'aborted'
+  /** The peer broke the protocol (bad frame, bad size, bad state). */
+  | 'protocol'
+  /** The destination cannot be reached (EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL). */
+  | 'unreachable'
+  /** A configured bound was exceeded (line too long, too many fids, message too big). */
+  | 'limit'
+  /** A named thing does not exist (ENOENT, unknown host). */
+  | 'not-found'
+  /** The address or resource is already in use (EADDRINUSE, EEXIST). */
+  | 'in-use'
+  /** Permission denied (EACCES, EPERM). */
+  | 'permission'
+  /** The operation is not supported by this transport or platform. */
+  | 'unsupported'
+  /** Any other operating-system or library failure; see `code` and `cause`. */
+  | 'io';
+
+export interface FlowErrorOptions {
+  /** errno-style code, e.g. `ECONNRESET`. */
+  readonly code?: string;
+  /** The system call that failed, e.g. `connect`. */
+  readonly syscall?: string;
+  /** The underlying error or reason. */
+  readonly cause?: unknown;
+  /** For write errors: how many bytes of this write were accepted before it failed. */
+  readonly bytesAccepted?: number;
+}
+
+/**
+ * A failure, carried as a value. It extends `Error` so that it prints with a stack and works
+ * with `instanceof`, but the library never throws it for an I/O condition: it is returned.
+ */
+export class FlowError extends Error {
+  override readonly name = 'FlowError';
+  readonly kind: FlowErrorKind;
+  readonly code: string | undefined;
+  readonly syscall: string | undefined;
+  readonly bytesAccepted: number | undefined;
+  override readonly cause: unknown;
+
+  constructor(kind: FlowErrorKind, message: string, options: FlowErrorOptions = {}) {
+    super(message);
+    this.kind = kind;
+    this.code = options.code;
+    this.syscall = options.syscall;
+    this.cause = options.cause;
+    this.bytesAccepted = options.bytesAccepted;
+  }
+
+  /** A copy of this error that records how many bytes of a write were accepted. */
+  withBytesAccepted(bytesAccepted: number): FlowError {
+    return new FlowError(this.kind, this.message, {
+      code: this.code,
+      syscall: this.syscall,
+      cause: this.cause,
+      bytesAccepted,
+    });
+  }
+}
+
+export function flowError(kind: FlowErrorKind, message: string, options?: FlowErrorOptions): FlowError {
+  return new FlowError(kind, message, options);
+}
+
+export function isFlowError(value: unknown): value is FlowError {
+  return value instanceof FlowError;
+}
+
+/** The error every write after shutdown or close returns (mirage's `` `Closed ``). */
+export function closedError(bytesAccepted = 0): FlowError {
+  return new FlowError('closed', 'attempted to write to a closed flow', { bytesAccepted });
+}
+
+export function abortedError(reason?: unknown): FlowError {
+  if (reason instanceof FlowError) return reason;
+  const detail = describeReason(reason);
+  return new FlowError('aborted', detail ? `aborted: ${detail}` : 'aborted', { cause: reason });
+}
+
+export function timeoutError(what: string, ms: number): FlowError {
+  return new FlowError('timeout', `${what} timed out after ${ms} ms`, { code: 'ETIMEDOUT' });
+}
+
+function describeReason(reason: unknown): string {
+  if (reason === undefined) return '';
+  if (reason instanceof Error) {
+    // An AbortSignal's default reason is a DOMException "This operation was aborted".
+    return reason.name === 'AbortError' ? '' : reason.message;
+  }
+  return String(reason);
+}
+
+const errnoKinds: Record<string, FlowErrorKind> = {
+  ECONNREFUSED: 'refused',
+  ETIMEDOUT: 'timeout',
+  ECONNRESET: 'reset',
+  ECONNABORTED: 'reset',
+  EPIPE: 'closed',
+  ERR_STREAM_DESTROYED: 'closed',
+  ERR_STREAM_WRITE_AFTER_END: 'closed',
+  ERR_STREAM_PREMATURE_CLOSE: 'reset',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  EHOSTDOWN: 'unreachable',
+  ENETDOWN: 'unreachable',
+  EADDRNOTAVAIL: 'unreachable',
+  ENOENT: 'not-found',
+  ENOTFOUND: 'not-found',
+  EAI_NONAME: 'not-found',
+  EADDRINUSE: 'in-use',
+  EEXIST: 'in-use',
+  EACCES: 'permission',
+  EPERM: 'permission',
+  ENOTSUP: 'unsupported',
+  EOPNOTSUPP: 'unsupported',
+  ABORT_ERR: 'aborted',
+};
+
+interface ErrnoLike {
+  code?: unknown;
+  syscall?: unknown;
+  message?: unknown;
+  name?: unknown;
+}
+
+/** Maps a Node.js error (errno or `ERR_*` code) to a `FlowError`, keeping it as the cause. */
+export function fromNodeError(error: unknown, context?: string): FlowError {
+  if (error instanceof FlowError) return error;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const syscall = typeof e.syscall === 'string' ? e.syscall : undefined;
+  const kind: FlowErrorKind =
+    (code !== undefined ? errnoKinds[code] : undefined) ?? (e.name === 'AbortError' ? 'aborted' : 'io');
+  const base = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
+  const message = context ? `${context}: ${base}` : base;
+  return new FlowError(kind, message, { code, syscall, cause: error });
+}
+
+/** The readable form of an error (mirage's `pp_error` / `pp_write_error`). */
+export function formatError(error: FlowError): string {
+  const parts = [`${error.kind}: ${error.message}`];
+  const details: string[] = [];
+  if (error.code && !error.message.includes(error.code)) details.push(error.code);
+  if (error.syscall && !error.message.includes(error.syscall)) details.push(`syscall ${error.syscall}`);
+  if (error.bytesAccepted !== undefined && error.bytesAccepted > 0) {
+    details.push(`${error.bytesAccepted} bytes accepted before the failure`);
+  }
+  if (details.length > 0) parts.push(`(${details.join(', ')})`);
+  return parts.join(' ');
+}

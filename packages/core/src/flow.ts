@@ -1,0 +1,117 @@
+import type { FlowError } from './errors';
+import type { Result } from './result';
+import type { FlowStats } from './stats';
+
+/** End of stream: the peer shut down its write side and every byte it sent has been read. */
+export const EOF: unique symbol = Symbol.for('@flow/core.EOF');
+export type EOF = typeof EOF;
+
+export interface ReadOptions {
+  /** Aborting a pending read resolves it with `aborted`; an aborted read consumed nothing. */
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /**
+   * Aborting a write that is still waiting for room resolves it with `aborted`; the error's
+   * `bytesAccepted` says how much of it was accepted before the abort.
+   */
+  readonly signal?: AbortSignal;
+}
+
+export interface CloseOptions {
+  /** Give up waiting for the handshake after this many milliseconds, then abort. */
+  readonly timeoutMs?: number;
+  /** Give up waiting for the handshake when this signal aborts, then abort. */
+  readonly signal?: AbortSignal;
+}
+
+/** How a transport really implements each part of the contract. */
+export interface FlowCapabilities {
+  /**
+   * `native`: the peer sees EOF after our data and can still write (TCP FIN).
+   * `emulated`: the library signals EOF in its own protocol.
+   * `none`: shutting down the write side ends the whole flow.
+   */
+  readonly halfCloseWrite: 'native' | 'emulated' | 'none';
+  /** `native`: the transport stops delivery; `emulated`: bytes still arrive and are dropped. */
+  readonly halfCloseRead: 'native' | 'emulated' | 'none';
+  /** `rst`: the peer learns of the abort as a reset; `close`: it sees an ordinary end of stream. */
+  readonly abort: 'rst' | 'close';
+  /** Free-form notes on anything else the transport cannot do, for humans. */
+  readonly notes?: readonly string[];
+}
+
+export type ReadResult = Result<Uint8Array | EOF, FlowError>;
+export type ReadIntoResult = Result<number | EOF, FlowError>;
+export type WriteResult = Result<void, FlowError>;
+
+export type ReadState = 'open' | 'eof' | 'shut' | 'error';
+export type WriteState = 'open' | 'shutting' | 'shut' | 'error';
+export type FlowState = 'open' | 'closing' | 'closed' | 'aborted';
+
+/**
+ * A reliable, ordered byte stream with half-close: the Mirage_flow signature in TypeScript.
+ *
+ * No method rejects and no method throws for an I/O condition; every outcome is a `Result`.
+ * Methods throw only for programmer errors (a bad argument).
+ */
+export interface Flow {
+  /**
+   * Resolves when at least one byte is available, with a fresh buffer the caller owns, or with
+   * `EOF` once the peer shut down its write side and all in-flight data was read. After EOF or an
+   * error, every later read resolves the same way again.
+   */
+  read(options?: ReadOptions): Promise<ReadResult>;
+
+  /** Like `read`, but copies into `buffer` and resolves with the number of bytes filled (≥ 1). */
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult>;
+
+  /**
+   * Resolves once the flow has accepted all of `buffer`, waiting out backpressure. The flow may
+   * keep `buffer` until then: do not mutate it before the promise settles. Writes are delivered
+   * in the order they were called.
+   */
+  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult>;
+
+  /** Writes every buffer, in order; resolves once all are accepted. */
+  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult>;
+
+  /**
+   * Flushes pending writes, then tells the peer that no more data comes (TCP FIN). Later writes
+   * return `closed`. Reading goes on. Repeated calls return the same promise.
+   */
+  shutdownWrite(): Promise<WriteResult>;
+
+  /** This side reads no more: pending and later reads resolve with EOF. */
+  shutdownRead(): Promise<WriteResult>;
+
+  /**
+   * The close handshake: flush pending writes, signal the peer (as `shutdownWrite`), wait until
+   * the peer has closed its side too (we saw its EOF), then release everything. Meanwhile the
+   * peer may still write and we may still read. Idempotent: a second call returns the same
+   * promise. On `timeoutMs` or `signal` it gives up and aborts.
+   */
+  close(options?: CloseOptions): Promise<WriteResult>;
+
+  /**
+   * Release now, dropping queued data (a TCP RST where the transport can). Pending operations
+   * settle with `aborted`. Safe to call at any time, any number of times.
+   */
+  abort(reason?: unknown): void;
+
+  /** A snapshot of the byte and operation counters. */
+  readonly stats: FlowStats;
+  readonly capabilities: FlowCapabilities;
+  readonly readState: ReadState;
+  readonly writeState: WriteState;
+  readonly state: FlowState;
+  /** Settles once the flow is released (after `close` or `abort`), with the error if it failed. */
+  readonly closed: Promise<FlowError | undefined>;
+  /** A human-readable name for logs, e.g. `tcp 127.0.0.1:5000 -> 127.0.0.1:41234`. */
+  readonly label: string;
+}
+
+export function isEOF(value: unknown): value is EOF {
+  return value === EOF;
+}

@@ -1,0 +1,52 @@
+// The public face of @flow/core: re-exports only.
+export { EOF, isEOF } from './flow';
+export type {
+  CloseOptions,
+  Flow,
+  FlowCapabilities,
+  FlowState,
+  ReadIntoResult,
+  ReadOptions,
+  ReadResult,
+  ReadState,
+  WriteOptions,
+  WriteResult,
+  WriteState,
+} from './flow';
+export { ok, err, OK } from './result';
+export type { Ok, Err, Result } from './result';
+export {
+  FlowError,
+  flowError,
+  isFlowError,
+  closedError,
+  abortedError,
+  timeoutError,
+  fromNodeError,
+  formatError,
+} from './errors';
+export type { FlowErrorKind, FlowErrorOptions } from './errors';
+export { StatsRecorder, formatStats, formatBytes, rate, now } from './stats';
+export type { FlowStats } from './stats';
+export { createFlow } from './driver-flow';
+export type { FlowDriver, InboundPort, CreateFlowOptions } from './driver-flow';
+export { deferred, raceSignal, raceTimeout, sleep } from './deferred';
+export type { Deferred } from './deferred';
+export { copy } from './copy';
+export type { CopyOptions, CopyOutcome, CopyResult } from './copy';
+export { proxy } from './proxy';
+export type { DirectionResult, ProxyErrorPolicy, ProxyOptions, ProxyResult } from './proxy';
+export { AcceptQueue } from './listener';
+export type { AcceptOptions, Listener } from './listener';
+export { serve } from './serve';
+export type { Server, ServeOptions, ServeSummary } from './serve';
+export { pair } from './memory/pair';
+export type { FaultOptions, PairOptions } from './memory/pair';
+export { functionFlow } from './memory/function-flow';
+export type { FunctionFlowOptions, Refill } from './memory/function-flow';
+export { fromChunks, sink } from './memory/chunks';
+export type { Sink, SinkOptions } from './memory/chunks';
+export { memoryListener } from './memory/listener';
+export type { MemoryNetwork } from './memory/listener';
+export { fromDuplex } from './adapters/from-duplex';
+export type { FromDuplexOptions } from './adapters/from-duplex';

@@ -1,0 +1,101 @@
+import { abortedError, closedError, FlowError } from './errors';
+import type { Flow } from './flow';
+import { err, ok, type Result } from './result';
+
+export interface AcceptOptions {
+  /** Aborting a pending accept resolves it with `aborted`; no flow is lost by it. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The shape every transport's listener has: accept flows one at a time or iterate them,
+ * tell the bound address, and stop accepting with `close()` (live flows are not touched).
+ */
+export interface Listener<Address = unknown> extends AsyncIterable<Flow> {
+  /** The bound address (for TCP, with the real port when 0 was asked for). */
+  readonly address: Address;
+  /** The next incoming flow; `closed` once the listener is closed and its queue is empty. */
+  accept(options?: AcceptOptions): Promise<Result<Flow, FlowError>>;
+  /** Stop accepting. Flows already accepted stay open; flows queued but never accepted are aborted. */
+  close(): Promise<void>;
+  readonly closedForAccept: boolean;
+}
+
+/**
+ * A bounded queue between a transport's incoming connections and `accept()` calls. When the
+ * queue is full the transport is told to refuse (the peer sees a reset), so that a slow acceptor
+ * never makes memory grow.
+ */
+export class AcceptQueue {
+  private readonly queue: Flow[] = [];
+  private readonly waiters: Array<(flow: Flow | undefined) => void> = [];
+  private isClosed = false;
+
+  constructor(readonly backlog: number = 511) {
+    if (!(backlog >= 1)) throw new RangeError('backlog must be at least 1');
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** Offers an incoming flow; false (and the flow aborted) when full or closed. */
+  offer(flow: Flow): boolean {
+    if (this.isClosed) {
+      flow.abort(closedError());
+      return false;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter(flow);
+      return true;
+    }
+    if (this.queue.length >= this.backlog) {
+      flow.abort(new FlowError('limit', `accept backlog of ${this.backlog} is full`));
+      return false;
+    }
+    this.queue.push(flow);
+    return true;
+  }
+
+  accept(options: AcceptOptions = {}): Promise<Result<Flow, FlowError>> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(ok(queued));
+    if (this.isClosed) return Promise.resolve(err(new FlowError('closed', 'the listener is closed')));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.resolve(err(abortedError(signal.reason)));
+    return new Promise((resolve) => {
+      const waiter = (flow: Flow | undefined): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(flow ? ok(flow) : err(new FlowError('closed', 'the listener is closed')));
+      };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(err(abortedError(signal?.reason)));
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** No more flows: pending accepts resolve `closed`, flows never accepted are aborted. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    for (const flow of this.queue.splice(0)) flow.abort(new FlowError('closed', 'the listener closed before accepting'));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Flow> {
+    for (;;) {
+      const r = await this.accept();
+      if (!r.ok) return;
+      yield r.value;
+    }
+  }
+}

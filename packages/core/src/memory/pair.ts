@@ -1,0 +1,181 @@
+import { abortedError, FlowError } from '../errors';
+import { createFlow, type FlowDriver, type InboundPort } from '../driver-flow';
+import type { Flow, FlowCapabilities, WriteResult } from '../flow';
+import { err, OK } from '../result';
+
+/** A failure injected into one direction of a pair. */
+export interface FaultOptions {
+  /** The direction fails once this many bytes went through (the bytes before it arrive intact). */
+  readonly afterBytes: number;
+  /** What both ends see: `reset` (default) or `io`. */
+  readonly kind?: 'reset' | 'io';
+}
+
+export interface PairOptions {
+  /** Bytes each direction holds (in flight plus unread) before writes wait. Default 64 KiB. */
+  readonly capacity?: number;
+  /** Largest chunk a read returns; writes are split into pieces this big. Default: unlimited. */
+  readonly chunkSize?: number;
+  /** Delay between a write being accepted and the bytes becoming readable. Default 0. */
+  readonly latencyMs?: number;
+  /** Faults for the a→b and b→a directions. */
+  readonly faults?: { readonly aToB?: FaultOptions; readonly bToA?: FaultOptions };
+  /** Labels of the two ends. Default `['pair:a', 'pair:b']`. */
+  readonly labels?: readonly [string, string];
+}
+
+const PAIR_CAPABILITIES: FlowCapabilities = Object.freeze({
+  halfCloseWrite: 'native',
+  halfCloseRead: 'emulated',
+  abort: 'rst',
+});
+
+/**
+ * One direction of the pair: the writer's bytes go into the reader's inbound port, bounded by
+ * `capacity` (bytes in flight plus bytes the reader has not taken yet).
+ */
+class Channel {
+  port: InboundPort | undefined;
+  private inFlight = 0;
+  private delivered = 0;
+  private roomWaiters = new Set<() => void>();
+  private broken: FlowError | undefined;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly chunkSize: number,
+    private readonly latencyMs: number,
+    private readonly fault: FaultOptions | undefined,
+  ) {}
+
+  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult> {
+    let accepted = 0;
+    for (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        if (this.broken) return err(this.broken.withBytesAccepted(accepted));
+        const room = this.capacity - this.inFlight - (this.port?.buffered ?? 0);
+        if (room <= 0) {
+          const woke = await this.waitForRoom(signal);
+          if (!woke) return err(abortedError(signal?.reason).withBytesAccepted(accepted));
+          continue;
+        }
+        let n = Math.min(room, chunk.length - offset, this.chunkSize);
+        const failing = this.fault !== undefined && this.delivered + n >= this.fault.afterBytes;
+        if (failing) n = Math.max(0, (this.fault?.afterBytes ?? 0) - this.delivered);
+        if (n > 0) {
+          // Copy: the caller may reuse its buffer as soon as the write resolves.
+          this.deliver(Uint8Array.prototype.slice.call(chunk, offset, offset + n));
+          accepted += n;
+          offset += n;
+        }
+        if (failing) {
+          const kind = this.fault?.kind ?? 'reset';
+          const error = new FlowError(kind, `injected ${kind} after ${this.fault?.afterBytes} bytes`, {
+            code: kind === 'reset' ? 'ECONNRESET' : 'EIO',
+          });
+          this.break(error, error);
+          return err(error.withBytesAccepted(accepted));
+        }
+      }
+    }
+    return OK;
+  }
+
+  private waitForRoom(signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      const wake = (): void => {
+        this.roomWaiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      const onAbort = (): void => {
+        this.roomWaiters.delete(wake);
+        resolve(false);
+      };
+      this.roomWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The reader took bytes, or the channel broke: writers waiting for room re-check. */
+  wakeWriters(): void {
+    for (const wake of [...this.roomWaiters]) wake();
+  }
+
+  private later(action: () => void): void {
+    if (this.latencyMs > 0) setTimeout(action, this.latencyMs);
+    else action();
+  }
+
+  private deliver(piece: Uint8Array): void {
+    this.delivered += piece.length;
+    if (this.latencyMs <= 0) {
+      this.port?.push(piece);
+      return;
+    }
+    this.inFlight += piece.length;
+    setTimeout(() => {
+      this.inFlight -= piece.length;
+      // Bytes accepted before a break still arrive: timers of equal delay fire in order, so the
+      // failure scheduled by break() lands after them.
+      this.port?.push(piece);
+    }, this.latencyMs);
+  }
+
+  end(): void {
+    this.later(() => this.port?.end());
+  }
+
+  /** The writer gets `writerError` on its next write; the reader gets `readerError` after the data. */
+  break(writerError: FlowError, readerError: FlowError): void {
+    if (this.broken) return;
+    this.broken = writerError;
+    this.later(() => this.port?.fail(readerError));
+    this.wakeWriters();
+  }
+}
+
+/**
+ * A connected pair of in-memory flows, like `tokio::io::duplex` or libp2p's `streamPair`: what
+ * one end writes, the other reads. Each direction has a bounded capacity (backpressure), and can
+ * split chunks, add latency and inject faults, for testing code that uses flows.
+ */
+export function pair(options: PairOptions = {}): [Flow, Flow] {
+  const capacity = options.capacity ?? 64 * 1024;
+  const chunkSize = options.chunkSize ?? Infinity;
+  const latencyMs = options.latencyMs ?? 0;
+  if (!(capacity >= 1)) throw new RangeError('capacity must be at least 1 byte');
+  if (!(chunkSize >= 1)) throw new RangeError('chunkSize must be at least 1 byte');
+  if (!(latencyMs >= 0)) throw new RangeError('latencyMs must be 0 or more');
+  const aToB = new Channel(capacity, chunkSize, latencyMs, options.faults?.aToB);
+  const bToA = new Channel(capacity, chunkSize, latencyMs, options.faults?.bToA);
+  const [labelA, labelB] = options.labels ?? ['pair:a', 'pair:b'];
+  const end = (label: string, outbound: Channel, inbound: Channel): Flow =>
+    createFlow(
+      (port): FlowDriver => {
+        inbound.port = port;
+        return {
+          write: (chunks, signal) => outbound.write(chunks, signal),
+          shutdownWrite: async () => {
+            outbound.end();
+            return OK;
+          },
+          consumed: () => inbound.wakeWriters(),
+          abort: (reason) => {
+            const reset = new FlowError('reset', `peer ${label} aborted: ${reason.message}`, {
+              code: 'ECONNRESET',
+              cause: reason,
+            });
+            outbound.break(reset, reset);
+            inbound.break(reset, reason);
+          },
+          release: () => undefined,
+        };
+      },
+      // The channel enforces the capacity itself, so the flow's own buffer never pauses it.
+      { capabilities: PAIR_CAPABILITIES, label, highWaterMark: capacity + 1 },
+    );
+  return [end(labelA, aToB, bToA), end(labelB, bToA, aToB)];
+}

@@ -1,0 +1,106 @@
+/**
+ * Byte and operation counters. Unlike Node's `bytesWritten`, which counts bytes still queued in
+ * user memory, `bytesAccepted` counts only bytes whose write promise resolved.
+ */
+export interface FlowStats {
+  readonly bytesRead: number;
+  readonly readOps: number;
+  /** Bytes whose write resolved (accepted by the transport). */
+  readonly bytesAccepted: number;
+  readonly writeOps: number;
+  /** Bytes known to have left the process (handed to the kernel), where the transport knows. */
+  readonly bytesFlushed: number | undefined;
+  /** Milliseconds since the epoch, with sub-millisecond precision. */
+  readonly openedAt: number;
+  readonly firstReadAt: number | undefined;
+  readonly lastReadAt: number | undefined;
+  readonly firstWriteAt: number | undefined;
+  readonly lastWriteAt: number | undefined;
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Mutable counters a flow implementation keeps; `snapshot()` is what users see. */
+export class StatsRecorder {
+  bytesRead = 0;
+  readOps = 0;
+  bytesAccepted = 0;
+  writeOps = 0;
+  bytesFlushed: number | undefined = undefined;
+  readonly openedAt = now();
+  firstReadAt: number | undefined;
+  lastReadAt: number | undefined;
+  firstWriteAt: number | undefined;
+  lastWriteAt: number | undefined;
+
+  recordRead(bytes: number): void {
+    const t = now();
+    this.bytesRead += bytes;
+    this.readOps += 1;
+    this.firstReadAt ??= t;
+    this.lastReadAt = t;
+  }
+
+  recordWrite(bytes: number, ops = 1): void {
+    const t = now();
+    this.bytesAccepted += bytes;
+    this.writeOps += ops;
+    this.firstWriteAt ??= t;
+    this.lastWriteAt = t;
+  }
+
+  recordFlushed(bytes: number): void {
+    this.bytesFlushed = (this.bytesFlushed ?? 0) + bytes;
+  }
+
+  snapshot(): FlowStats {
+    return {
+      bytesRead: this.bytesRead,
+      readOps: this.readOps,
+      bytesAccepted: this.bytesAccepted,
+      writeOps: this.writeOps,
+      bytesFlushed: this.bytesFlushed,
+      openedAt: this.openedAt,
+      firstReadAt: this.firstReadAt,
+      lastReadAt: this.lastReadAt,
+      firstWriteAt: this.firstWriteAt,
+      lastWriteAt: this.lastWriteAt,
+    };
+  }
+}
+
+/** Bytes per second as a float; 0 when no time has passed. */
+export function rate(bytes: number, startMs: number | undefined, endMs: number | undefined): number {
+  if (startMs === undefined || endMs === undefined) return 0;
+  const seconds = (endMs - startMs) / 1000;
+  return seconds > 0 ? bytes / seconds : 0;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(2)} ${units[unit]}`;
+}
+
+/**
+ * One line for logs: bytes and ops each way, with float rates over the flow's lifetime so far
+ * (mirage's `pp_stats` divides integers and always prints 0).
+ */
+export function formatStats(stats: FlowStats, at: number = now()): string {
+  const seconds = Math.max(0, (at - stats.openedAt) / 1000);
+  const r = (n: number): string => (seconds > 0 ? `${formatBytes(n / seconds)}/s` : 'n/a');
+  const ops = (n: number): string => (seconds > 0 ? `${(n / seconds).toFixed(1)} ops/s` : 'n/a');
+  return (
+    `read ${formatBytes(stats.bytesRead)} in ${stats.readOps} ops (${r(stats.bytesRead)}, ${ops(stats.readOps)}); ` +
+    `wrote ${formatBytes(stats.bytesAccepted)} in ${stats.writeOps} ops (${r(stats.bytesAccepted)}, ${ops(stats.writeOps)}); ` +
+    `over ${seconds.toFixed(3)} s`
+  );
+}
