@@ -17,6 +17,12 @@ export interface CopyResult {
   readonly error?: FlowError;
   /** Which end failed: reading the source or writing the destination. */
   readonly failedSide?: 'read' | 'write';
+  /**
+   * Bytes already taken from the source that the destination did not accept before the copy
+   * stopped (a write that failed or was cancelled part-way). Without this they would be lost
+   * silently; a caller can write them elsewhere or retry.
+   */
+  readonly unwritten?: Uint8Array;
 }
 
 export interface CopyOptions {
@@ -41,45 +47,56 @@ export class StopReason {
  * `propagateEof` is false.
  */
 export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Promise<CopyResult> {
+  const { signal: outer, idleTimeoutMs, onProgress } = options;
+  // Checked before anything is set up, so that a bad argument leaves no listener or timer behind.
+  if (idleTimeoutMs !== undefined && !(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be positive');
   const startedAt = now();
   let bytes = 0;
   let ops = 0;
-  const controller = new AbortController();
-  const { signal: outer, idleTimeoutMs, onProgress } = options;
+  // Without a signal or an idle timeout there is nothing to cancel: no controller, and no
+  // per-operation abort listener on the hot path.
+  const cancellable = outer !== undefined || idleTimeoutMs !== undefined;
+  const controller = cancellable ? new AbortController() : undefined;
   const onOuterAbort = (): void =>
-    controller.abort(outer?.reason instanceof StopReason ? outer.reason : new StopReason('aborted', abortedError(outer?.reason)));
+    controller?.abort(outer?.reason instanceof StopReason ? outer.reason : new StopReason('aborted', abortedError(outer?.reason)));
   if (outer?.aborted) onOuterAbort();
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   let idle: NodeJS.Timeout | undefined;
   if (idleTimeoutMs !== undefined) {
-    if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be positive');
     idle = setTimeout(
-      () => controller.abort(new StopReason('timeout', timeoutError('copy (idle)', idleTimeoutMs))),
+      () => controller?.abort(new StopReason('timeout', timeoutError('copy (idle)', idleTimeoutMs))),
       idleTimeoutMs,
     );
   }
-  const signal = controller.signal;
+  const signal = controller?.signal;
+  let unwritten: Uint8Array | undefined;
   const finish = (outcome: CopyOutcome, error?: FlowError, failedSide?: 'read' | 'write'): CopyResult => {
     if (idle) clearTimeout(idle);
     outer?.removeEventListener('abort', onOuterAbort);
     const result: CopyResult = { outcome, bytes, ops, startedAt, endedAt: now() };
-    return error ? { ...result, error, failedSide } : result;
+    if (!error) return result;
+    return unwritten ? { ...result, error, failedSide, unwritten } : { ...result, error, failedSide };
   };
   const stopped = (error: FlowError, side: 'read' | 'write'): CopyResult => {
-    const reason: unknown = signal.reason;
-    if (signal.aborted && reason instanceof StopReason) return finish(reason.outcome, reason.error, side);
+    const reason: unknown = signal?.reason;
+    if (signal?.aborted && reason instanceof StopReason) return finish(reason.outcome, reason.error, side);
     return finish('error', error, side);
   };
 
   for (;;) {
-    if (signal.aborted) return stopped(abortedError(signal.reason), 'read');
+    if (signal?.aborted) return stopped(abortedError(signal.reason), 'read');
     const r = await src.read({ signal });
     if (!r.ok) return stopped(r.error, 'read');
     if (r.value === EOF) break;
+    // Bytes arrived: that is activity too, even if the write that follows waits a long time.
+    idle?.refresh();
     const chunk = r.value;
-    const w = await dst.write(chunk, { signal });
+    // The chunk came fresh from read() and is never touched again here: hand it over.
+    const w = await dst.write(chunk, { signal, transfer: true });
     if (!w.ok) {
-      bytes += w.error.bytesAccepted ?? 0;
+      const accepted = Math.min(w.error.bytesAccepted ?? 0, chunk.length);
+      bytes += accepted;
+      if (accepted < chunk.length) unwritten = chunk.subarray(accepted);
       return stopped(w.error, 'write');
     }
     bytes += chunk.length;

@@ -31,7 +31,7 @@ export function deferred<T>(): Deferred<T> {
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => T): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.resolve(onAbort());
-  return new Promise<T>((resolve) => {
+  return new Promise<T>((resolve, reject) => {
     const listener = (): void => resolve(onAbort());
     signal.addEventListener('abort', listener, { once: true });
     promise.then(
@@ -39,9 +39,11 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
         signal.removeEventListener('abort', listener);
         resolve(value);
       },
-      () => {
-        // Promises passed here never reject (results are values); this is only a guard.
+      (error: unknown) => {
+        // The library's own promises never reject (results are values); a caller's promise may,
+        // and must not leave the race pending forever.
         signal.removeEventListener('abort', listener);
+        reject(error);
       },
     );
   });
@@ -50,14 +52,17 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
 /** Resolves with `onTimeout()` after `ms`, or with `promise`'s value if that comes first. */
 export function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, onTimeout: () => T): Promise<T> {
   if (ms === undefined || !Number.isFinite(ms)) return promise;
-  return new Promise<T>((resolve) => {
+  return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => resolve(onTimeout()), Math.max(0, ms));
     promise.then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
       },
-      () => clearTimeout(timer),
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
     );
   });
 }

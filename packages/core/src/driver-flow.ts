@@ -1,4 +1,4 @@
-import { abortedError, closedError, FlowError, timeoutError } from './errors';
+import { abortedError, closedError, FlowError, fromNodeError, timeoutError } from './errors';
 import { deferred, raceSignal, raceTimeout, type Deferred } from './deferred';
 import {
   EOF,
@@ -42,9 +42,10 @@ export interface FlowDriver {
   /**
    * Deliver `chunks` (non-empty, at least one byte in all) to the peer; resolve when the transport
    * accepted them. On failure the error's `bytesAccepted` says how much went through. Called one
-   * at a time: the flow never starts a write before the previous one resolved.
+   * at a time: the flow never starts a write before the previous one resolved. With `transfer`
+   * the caller gave the buffers up for good, so the driver may keep them without copying.
    */
-  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult>;
+  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer?: boolean): Promise<WriteResult>;
   /** Send end-of-stream after everything accepted so far; resolve when it is sent. */
   shutdownWrite(): Promise<WriteResult>;
   /** The user will read no more; the flow drops inbound bytes from now on. */
@@ -72,6 +73,11 @@ export interface CreateFlowOptions {
    * Default true; false only for flows that have no peer (function flows, sinks).
    */
   readonly closeWaitsForPeer?: boolean;
+  /**
+   * The flow has no write side at all (an input-only flow): it starts shut for writing, so
+   * writes return `closed` and `writeState` is `shut` from the start. Default false.
+   */
+  readonly writeClosed?: boolean;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
@@ -109,7 +115,10 @@ class DriverFlow implements Flow, InboundPort {
   private flowState: FlowState = 'open';
   private localError: FlowError | undefined;
   private closePromise: Promise<WriteResult> | undefined;
-  private readonly aborted: Deferred<WriteResult> = deferred();
+  /** Driver operations in progress, settled at once by `abort()` (one entry per operation). */
+  private readonly abortWaiters = new Set<(r: WriteResult) => void>();
+  /** Writes queued or running; when 0 a new write starts at once instead of chaining. */
+  private pendingWrites = 0;
   private readonly released: Deferred<FlowError | undefined> = deferred();
 
   constructor(setup: (port: InboundPort) => FlowDriver, options: CreateFlowOptions) {
@@ -119,6 +128,10 @@ class DriverFlow implements Flow, InboundPort {
     if (!(this.highWaterMark > 0)) throw new RangeError('highWaterMark must be a positive number');
     this.recorder = options.stats ?? new StatsRecorder();
     this.closeWaitsForPeer = options.closeWaitsForPeer ?? true;
+    if (options.writeClosed === true) {
+      this.writeStatus = 'shut';
+      this.shutdownPromise = Promise.resolve(OK);
+    }
     this.driver = setup(this);
   }
 
@@ -161,6 +174,8 @@ class DriverFlow implements Flow, InboundPort {
   // ---- Reading ----
 
   read(options?: ReadOptions): Promise<ReadResult> {
+    // A read whose signal already aborted must not take data it will never deliver.
+    if (options?.signal?.aborted) return Promise.resolve(err(abortedError(options.signal.reason)));
     const now = this.tryRead();
     if (now) return Promise.resolve(now);
     return this.waitThen(() => this.tryRead(), options?.signal);
@@ -169,6 +184,7 @@ class DriverFlow implements Flow, InboundPort {
   readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
     if (!(buffer instanceof Uint8Array)) throw new TypeError('readInto needs a Uint8Array');
     if (buffer.length === 0) throw new RangeError('readInto needs a buffer of at least one byte');
+    if (options?.signal?.aborted) return Promise.resolve(err(abortedError(options.signal.reason)));
     const now = this.tryReadInto(buffer);
     if (now) return Promise.resolve(now);
     return this.waitThen(() => this.tryReadInto(buffer), options?.signal);
@@ -287,7 +303,7 @@ class DriverFlow implements Flow, InboundPort {
 
   write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
     if (!(buffer instanceof Uint8Array)) throw new TypeError('write needs a Uint8Array');
-    return this.enqueueWrite([buffer], buffer.length, options?.signal);
+    return this.enqueueWrite([buffer], buffer.length, options?.signal, options?.transfer === true);
   }
 
   writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
@@ -301,43 +317,79 @@ class DriverFlow implements Flow, InboundPort {
         total += b.length;
       }
     }
-    return this.enqueueWrite(nonEmpty, total, options?.signal);
+    return this.enqueueWrite(nonEmpty, total, options?.signal, options?.transfer === true);
   }
 
   private refuseWrite(): WriteResult | undefined {
-    if (this.localError) return err(this.localError);
-    if (this.writeFailure) return err(this.writeFailure);
-    return undefined;
+    const failure = this.localError ?? this.writeFailure;
+    if (!failure) return undefined;
+    // The stored error may carry the byte count of the write that failed; this write got none in.
+    return err(failure.bytesAccepted ? failure.withBytesAccepted(0) : failure);
   }
 
-  private enqueueWrite(chunks: Uint8Array[], total: number, signal: AbortSignal | undefined): Promise<WriteResult> {
+  /**
+   * Runs a driver operation so that `abort()` settles it at once, and so that a driver that
+   * throws or rejects (a transport bug) yields an `io` error value instead of a rejection. The
+   * abort hook is removed when the operation settles: a promise that outlives every write
+   * would otherwise collect one reaction per write.
+   */
+  private guard(operation: () => Promise<WriteResult>, what: string): Promise<WriteResult> {
+    if (this.localError) return Promise.resolve(err(this.localError));
+    return new Promise<WriteResult>((resolve) => {
+      const settle = (r: WriteResult): void => {
+        this.abortWaiters.delete(settle);
+        resolve(r);
+      };
+      this.abortWaiters.add(settle);
+      let running: Promise<WriteResult>;
+      try {
+        running = operation();
+      } catch (cause) {
+        running = Promise.reject(cause);
+      }
+      running.then(settle, (cause: unknown) => settle(err(fromNodeError(cause, `driver ${what} failed`))));
+    });
+  }
+
+  private enqueueWrite(
+    chunks: Uint8Array[],
+    total: number,
+    signal: AbortSignal | undefined,
+    transfer: boolean,
+  ): Promise<WriteResult> {
     const refused = this.refuseWrite() ?? (this.shutdownPromise ? err(closedError()) : undefined);
     if (refused) return Promise.resolve(refused);
     if (total === 0) return Promise.resolve(OK);
     let started = false;
     const run = async (): Promise<WriteResult> => {
-      const refusedNow = this.refuseWrite();
-      if (refusedNow) return refusedNow;
-      if (signal?.aborted) return err(abortedError(signal.reason).withBytesAccepted(0));
-      started = true;
-      const r = await Promise.race([this.driver.write(chunks, signal), this.aborted.promise]);
-      if (r.ok) {
-        this.recorder.recordWrite(total);
-      } else {
-        const accepted = r.error.bytesAccepted ?? 0;
-        if (accepted > 0) this.recorder.recordWrite(accepted);
-        // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
-        const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
-        if (!cancelledByCaller && !this.localError) {
-          this.writeFailure ??= r.error;
-          this.writeStatus = 'error';
+      try {
+        const refusedNow = this.refuseWrite();
+        if (refusedNow) return refusedNow;
+        if (signal?.aborted) return err(abortedError(signal.reason).withBytesAccepted(0));
+        started = true;
+        const r = await this.guard(() => this.driver.write(chunks, signal, transfer), 'write');
+        if (r.ok) {
+          this.recorder.recordWrite(total);
+        } else {
+          const accepted = r.error.bytesAccepted ?? 0;
+          if (accepted > 0) this.recorder.recordWrite(accepted);
+          // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
+          const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
+          if (!cancelledByCaller && !this.localError) {
+            this.writeFailure ??= r.error;
+            this.writeStatus = 'error';
+          }
         }
+        return r;
+      } finally {
+        this.pendingWrites -= 1;
       }
-      return r;
     };
-    const result = this.writeChain.then(run);
+    // With nothing queued, start now: the chain only orders writes that overlap.
+    this.pendingWrites += 1;
+    const result = this.pendingWrites === 1 ? run() : this.writeChain.then(run);
     this.writeChain = result;
-    if (!signal) return result;
+    if (!signal || started) return result;
     // A write still queued behind others settles as soon as its signal aborts.
     return raceSignal(result, signal, () =>
       started ? PENDING_MARK : err(abortedError(signal.reason).withBytesAccepted(0)),
@@ -350,7 +402,7 @@ class DriverFlow implements Flow, InboundPort {
     this.shutdownPromise = this.writeChain.then(async (): Promise<WriteResult> => {
       const refused = this.refuseWrite();
       if (refused) return refused;
-      const r = await Promise.race([this.driver.shutdownWrite(), this.aborted.promise]);
+      const r = await this.guard(() => this.driver.shutdownWrite(), 'shutdownWrite');
       if (!this.localError) this.writeStatus = r.ok ? 'shut' : 'error';
       return r;
     });
@@ -384,7 +436,11 @@ class DriverFlow implements Flow, InboundPort {
       if (this.flowState === 'aborted') return this.localError ? err(this.localError) : r;
       if (r.ok) {
         this.flowState = 'closed';
-        this.driver.release();
+        try {
+          this.driver.release();
+        } catch {
+          // A driver that throws while releasing has nothing left to tell us; the flow is closed.
+        }
         this.released.resolve(undefined);
       } else {
         this.abort(r.error);
@@ -403,10 +459,14 @@ class DriverFlow implements Flow, InboundPort {
     this.chunks = [];
     this.head = 0;
     this.bufferedBytes = 0;
-    this.aborted.resolve(err(error));
+    for (const settle of [...this.abortWaiters]) settle(err(error));
     this.peerDone.resolve();
     this.wakeReaders();
-    this.driver.abort(error);
+    try {
+      this.driver.abort(error);
+    } catch {
+      // abort() is safe to call at any time: a throwing driver must not make it throw.
+    }
     this.released.resolve(error);
   }
 

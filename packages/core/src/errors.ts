@@ -28,6 +28,8 @@ export type FlowErrorKind =
   | 'in-use'
   /** Permission denied (EACCES, EPERM). */
   | 'permission'
+  /** Malformed input from a user or a configuration (a bad URI, option or name). */
+  | 'invalid'
   /** The operation is not supported by this transport or platform. */
   | 'unsupported'
   /** Any other operating-system or library failure; see `code` and `cause`. */
@@ -91,6 +93,10 @@ export function closedError(bytesAccepted = 0): FlowError {
 
 export function abortedError(reason?: unknown): FlowError {
   if (reason instanceof FlowError) return reason;
+  // `AbortSignal.timeout()` aborts with a TimeoutError: that is a deadline, not a cancellation.
+  if (isErrorLike(reason) && reason.name === 'TimeoutError') {
+    return new FlowError('timeout', reason.message || 'timed out', { code: 'ETIMEDOUT', cause: reason });
+  }
   const detail = describeReason(reason);
   return new FlowError('aborted', detail ? `aborted: ${detail}` : 'aborted', { cause: reason });
 }
@@ -99,9 +105,22 @@ export function timeoutError(what: string, ms: number): FlowError {
   return new FlowError('timeout', `${what} timed out after ${ms} ms`, { code: 'ETIMEDOUT' });
 }
 
+/**
+ * Duck-typed, not `instanceof Error`: an AbortSignal's DOMException and errors from another
+ * realm (a vm context, a test runner) are not instances of this realm's Error.
+ */
+function isErrorLike(value: unknown): value is { name: string; message: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
 function describeReason(reason: unknown): string {
   if (reason === undefined) return '';
-  if (reason instanceof Error) {
+  if (isErrorLike(reason)) {
     // An AbortSignal's default reason is a DOMException "This operation was aborted".
     return reason.name === 'AbortError' ? '' : reason.message;
   }
@@ -113,10 +132,19 @@ const errnoKinds: Record<string, FlowErrorKind> = {
   ETIMEDOUT: 'timeout',
   ECONNRESET: 'reset',
   ECONNABORTED: 'reset',
+  ENETRESET: 'reset',
   EPIPE: 'closed',
+  ENOTCONN: 'closed',
+  ESHUTDOWN: 'closed',
+  EBADF: 'closed',
+  ERR_SOCKET_CLOSED: 'closed',
   ERR_STREAM_DESTROYED: 'closed',
   ERR_STREAM_WRITE_AFTER_END: 'closed',
   ERR_STREAM_PREMATURE_CLOSE: 'reset',
+  ERR_SOCKET_CONNECTION_TIMEOUT: 'timeout',
+  EMFILE: 'limit',
+  ENFILE: 'limit',
+  EAI_AGAIN: 'unreachable',
   EHOSTUNREACH: 'unreachable',
   ENETUNREACH: 'unreachable',
   EHOSTDOWN: 'unreachable',
@@ -131,7 +159,10 @@ const errnoKinds: Record<string, FlowErrorKind> = {
   EPERM: 'permission',
   ENOTSUP: 'unsupported',
   EOPNOTSUPP: 'unsupported',
+  ENOSYS: 'unsupported',
+  EAFNOSUPPORT: 'unsupported',
   ABORT_ERR: 'aborted',
+  ECANCELED: 'aborted',
 };
 
 interface ErrnoLike {

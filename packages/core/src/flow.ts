@@ -17,6 +17,13 @@ export interface WriteOptions {
    * `bytesAccepted` says how much of it was accepted before the abort.
    */
   readonly signal?: AbortSignal;
+  /**
+   * The caller hands the buffer over for good: it will never read or change it again, so the
+   * transport may keep or pass it on without copying (in-memory pairs deliver it as is; socket
+   * writes resolve as soon as Node queued them). `copy` and `proxy` set it for the chunks they
+   * read. Default false.
+   */
+  readonly transfer?: boolean;
 }
 
 export interface CloseOptions {

@@ -50,3 +50,23 @@ export { memoryListener } from './memory/listener';
 export type { MemoryNetwork } from './memory/listener';
 export { fromDuplex } from './adapters/from-duplex';
 export type { FromDuplexOptions } from './adapters/from-duplex';
+export { BufferedReader, isEarlyEof } from './buffered/reader';
+export type {
+  BufferedReaderOptions,
+  DetachedReader,
+  EarlyEof,
+  ExactlyResult,
+  LineBytesResult,
+  LineOptions,
+  LineResult,
+  LineStringOptions,
+  SomeResult,
+} from './buffered/reader';
+export { BufferedWriter } from './buffered/writer';
+export type { BufferedWriterOptions, WriterCloseResult } from './buffered/writer';
+export { toDuplex } from './adapters/to-duplex';
+export type { ToDuplexOptions } from './adapters/to-duplex';
+export { toWebStreams, fromWebStreams } from './adapters/web-streams';
+export type { FromWebStreamsOptions, ToWebStreamsOptions, WebStreamPair } from './adapters/web-streams';
+export { readChunks } from './adapters/read-chunks';
+export type { ChunkIterable, ReadChunksEnd } from './adapters/read-chunks';

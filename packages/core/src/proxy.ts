@@ -41,12 +41,20 @@ export interface ProxyOptions {
  * policy says otherwise, and the idle timeout and signal bound the whole proxy.
  */
 export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promise<ProxyResult> {
+  if (options.idleTimeoutMs !== undefined && !(options.idleTimeoutMs > 0)) {
+    throw new RangeError('idleTimeoutMs must be positive');
+  }
   const policy = options.onError ?? 'abort-both';
   const release = options.release ?? true;
-  const controller = new AbortController();
   const { signal: outer, idleTimeoutMs } = options;
+  // Stopping aborts both flows, which settles every pending read and write at once: no
+  // per-operation signal is needed, so the copies run without abort listeners.
+  let stop: StopReason | undefined;
   const stopBoth = (reason: StopReason): void => {
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (stop) return;
+    stop = reason;
+    a.abort(reason.error);
+    b.abort(reason.error);
   };
   const onOuterAbort = (): void => stopBoth(new StopReason('aborted', abortedError(outer?.reason)));
   if (outer?.aborted) onOuterAbort();
@@ -54,7 +62,6 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
 
   let idle: NodeJS.Timeout | undefined;
   if (idleTimeoutMs !== undefined) {
-    if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be positive');
     idle = setTimeout(() => stopBoth(new StopReason('timeout', timeoutError('proxy (idle)', idleTimeoutMs))), idleTimeoutMs);
   }
   const activity = (): void => {
@@ -62,12 +69,12 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
   };
 
   const direction = async (src: Flow, dst: Flow): Promise<DirectionResult> => {
-    const r = await copy(src, dst, { signal: controller.signal, onProgress: activity });
+    const r = await copy(src, dst, { onProgress: activity });
+    // A direction cut short by the stop reports why it was stopped, not the abort it saw.
+    if (stop) return r.outcome === 'eof' ? r : { ...r, outcome: stop.outcome, error: stop.error };
     if (r.outcome === 'error') {
       if (policy === 'abort-both') {
         stopBoth(new StopReason('aborted', abortedError(`the other direction failed: ${r.error?.message}`)));
-        src.abort(r.error);
-        dst.abort(r.error);
       } else if (policy === 'shutdown-peer') {
         await dst.shutdownWrite();
       }
@@ -78,13 +85,7 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
   const [aToB, bToA] = await Promise.all([direction(a, b), direction(b, a)]);
   if (idle) clearTimeout(idle);
   outer?.removeEventListener('abort', onOuterAbort);
-  if (controller.signal.aborted) {
-    // Stopped from outside, by the idle timer or by the error policy: release both now.
-    const reason: unknown = controller.signal.reason;
-    const error = reason instanceof StopReason ? reason.error : abortedError(reason);
-    a.abort(error);
-    b.abort(error);
-  } else if (release) {
+  if (!stop && release) {
     const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     if (aToB.outcome === 'eof' && bToA.outcome === 'eof') {
       await Promise.all([a.close({ timeoutMs: closeTimeoutMs }), b.close({ timeoutMs: closeTimeoutMs })]);

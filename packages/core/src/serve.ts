@@ -77,7 +77,14 @@ export function serve(listener: Listener, handler: (flow: Flow) => unknown, opti
         stoppedBy = abortedError(stopper.signal.reason);
         break;
       }
-      const r = await listener.accept({ signal: stopper.signal });
+      let r: Awaited<ReturnType<Listener['accept']>>;
+      try {
+        r = await listener.accept({ signal: stopper.signal });
+      } catch (error) {
+        // A listener that breaks the contract and rejects still ends serving with a value.
+        stoppedBy = fromNodeError(error, 'accept failed');
+        break;
+      }
       if (!r.ok) {
         stoppedBy = r.error;
         break;

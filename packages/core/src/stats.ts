@@ -79,15 +79,24 @@ export function rate(bytes: number, startMs: number | undefined, endMs: number |
   return seconds > 0 ? bytes / seconds : 0;
 }
 
+/**
+ * Bytes in binary units. Whole byte counts print as integers; fractional values (rates) keep
+ * two decimals at every unit, so that a slow rate prints as `0.25 B` rather than 0 or 17 digits.
+ */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  if (!Number.isFinite(bytes)) return `${bytes} B`;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(2)} ${units[unit]}`;
+  if (unit === 0) {
+    if (Number.isInteger(value)) return `${value} B`;
+    return Math.abs(value) >= 1 ? `${value.toFixed(2)} B` : `${value.toPrecision(3)} B`;
+  }
+  return `${value.toFixed(2)} ${units[unit]}`;
 }
 
 /**
@@ -97,10 +106,16 @@ export function formatBytes(bytes: number): string {
 export function formatStats(stats: FlowStats, at: number = now()): string {
   const seconds = Math.max(0, (at - stats.openedAt) / 1000);
   const r = (n: number): string => (seconds > 0 ? `${formatBytes(n / seconds)}/s` : 'n/a');
-  const ops = (n: number): string => (seconds > 0 ? `${(n / seconds).toFixed(1)} ops/s` : 'n/a');
+  const ops = (n: number): string => (seconds > 0 ? `${formatRate(n / seconds)} ops/s` : 'n/a');
   return (
     `read ${formatBytes(stats.bytesRead)} in ${stats.readOps} ops (${r(stats.bytesRead)}, ${ops(stats.readOps)}); ` +
     `wrote ${formatBytes(stats.bytesAccepted)} in ${stats.writeOps} ops (${r(stats.bytesAccepted)}, ${ops(stats.writeOps)}); ` +
     `over ${seconds.toFixed(3)} s`
   );
+}
+
+/** A float that is never rounded down to 0 when it is not 0: small values keep 3 significant digits. */
+function formatRate(value: number): string {
+  if (value === 0 || value >= 100) return value.toFixed(1);
+  return value.toPrecision(3);
 }

@@ -82,6 +82,45 @@ describe('pair', () => {
     if (!second.ok) expect(second.error.kind).toBe('reset');
   });
 
+  test('with latency, data and then EOF arrive in order, and close still completes', async () => {
+    const [a, b] = pair({ latencyMs: 5 });
+    await a.write(Buffer.from('slow '));
+    await a.write(Buffer.from('boat'));
+    const closing = a.close();
+    expect((await readAll(b)).toString()).toBe('slow boat');
+    expect((await b.close()).ok).toBe(true);
+    expect((await closing).ok).toBe(true);
+  });
+
+  test('with latency, bytes accepted before an injected fault still arrive before the error', async () => {
+    const [a, b] = pair({ latencyMs: 5, faults: { aToB: { afterBytes: 4, kind: 'io' } } });
+    const w = await a.write(Buffer.from('abcdefgh'));
+    expect(!w.ok && w.error.bytesAccepted).toBe(4);
+    const first = await b.read();
+    expect(first.ok && first.value !== EOF && Buffer.from(first.value).toString()).toBe('abcd');
+    const second = await b.read();
+    expect(!second.ok && second.error.kind).toBe('io');
+  });
+
+  test('aborting one end resets the other: its reads fail after the buffered data, its writes fail', async () => {
+    const [a, b] = pair();
+    await a.write(Buffer.from('buffered'));
+    a.abort();
+    const first = await b.read();
+    expect(first.ok && first.value !== EOF && Buffer.from(first.value).toString()).toBe('buffered');
+    const r = await b.read();
+    expect(!r.ok && r.error.kind).toBe('reset');
+    expect(!r.ok && r.error.code).toBe('ECONNRESET');
+    const w = await b.write(Buffer.from('x'));
+    expect(!w.ok && w.error.kind).toBe('reset');
+  });
+
+  test('bad options are programmer errors', () => {
+    expect(() => pair({ capacity: 0 })).toThrow(RangeError);
+    expect(() => pair({ chunkSize: 0 })).toThrow(RangeError);
+    expect(() => pair({ latencyMs: -1 })).toThrow(RangeError);
+  });
+
   test('a large transfer is intact (hash-checked)', async () => {
     const [a, b] = pair({ capacity: 64 * 1024 });
     const data = Buffer.alloc(8 * 1024 * 1024);
@@ -110,3 +149,22 @@ async function readAllBytes(flow: Flow, n: number): Promise<Buffer> {
   }
   return Buffer.concat(parts);
 }
+
+describe('pair write ownership', () => {
+  test('without transfer the reader gets a copy, so the writer may reuse its buffer after the write', async () => {
+    const [a, b] = pair();
+    const buf = Buffer.from('first');
+    expect((await a.write(buf)).ok).toBe(true);
+    buf.write('XXXXX');
+    const r = await b.read();
+    expect(r.ok && r.value !== EOF && Buffer.from(r.value).toString()).toBe('first');
+  });
+
+  test('with transfer the reader gets the very buffer that was handed over, without a copy', async () => {
+    const [a, b] = pair();
+    const buf = Buffer.from('handed over');
+    expect((await a.write(buf, { transfer: true })).ok).toBe(true);
+    const r = await b.read();
+    expect(r.ok && r.value).toBe(buf);
+  });
+});

@@ -5,6 +5,7 @@ import { createFlow, type FlowDriver, type InboundPort } from '../driver-flow';
 import type { Flow, FlowCapabilities, WriteResult } from '../flow';
 import { err, OK } from '../result';
 import { StatsRecorder } from '../stats';
+import { copyBytes } from '../bytes';
 
 export interface FromDuplexOptions {
   readonly label?: string;
@@ -42,12 +43,17 @@ type Waiter = () => void;
  * - `allowHalfOpen` is forced on, so the peer's FIN does not end our write side;
  * - reads are driven by `'data'` with `pause()`/`resume()` for backpressure, never by
  *   `for await`, which destroys the stream at EOF;
- * - a write resolves when Node accepted it (`write()` returned true, or `'drain'`), so memory
- *   stays bounded; `stats.bytesFlushed` counts bytes whose write callback ran;
+ * - a write resolves when Node's write callback ran (Node no longer holds the buffer, and at
+ *   most one write sits in Node's queue, so memory stays bounded); `stats.bytesFlushed` counts
+ *   bytes whose write callback ran;
  * - an `'error'` listener is attached at once and errors become values;
  * - graceful release waits for `'finish'` before destroying, so queued writes are not dropped;
  *   `abort` uses `resetAndDestroy()` (TCP RST) where the handle supports it;
  * - zero-length chunks are skipped, strings are encoded.
+ *
+ * A write whose signal aborts while Node is still flushing it resolves `aborted` with every byte
+ * counted as accepted (they are in Node's queue and will still go out); Node keeps those buffers
+ * until they are flushed, so do not mutate them until a later write or `shutdownWrite` settles.
  */
 export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flow {
   if (duplex.readableObjectMode || duplex.writableObjectMode) {
@@ -93,7 +99,6 @@ class DuplexDriver implements FlowDriver {
     duplex.on('error', (e: unknown) => this.onError(e));
     duplex.on('end', () => port.end());
     duplex.on('close', () => this.onClose());
-    duplex.on('drain', () => this.wake());
     duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
     if (duplex.readableEnded) port.end();
     if (duplex.destroyed) this.onClose();
@@ -105,7 +110,7 @@ class DuplexDriver implements FlowDriver {
       return;
     }
     if (chunk.length === 0) return;
-    this.port.push(this.copyChunks ? Uint8Array.prototype.slice.call(chunk) : chunk);
+    this.port.push(this.copyChunks ? copyBytes(chunk) : chunk);
   }
 
   private onError(e: unknown): void {
@@ -125,8 +130,9 @@ class DuplexDriver implements FlowDriver {
     for (const w of [...this.waiters]) w();
   }
 
-  /** Waits for `'drain'`, an error, the stream's close or `signal`. */
+  /** Waits until `ready()` holds (re-checked on every wake), an error, the stream's close or `signal`. */
   private waitFor(ready: () => boolean, signal: AbortSignal | undefined): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const check = (): void => {
         if (ready() || this.failure || this.gone) done(true);
@@ -147,37 +153,49 @@ class DuplexDriver implements FlowDriver {
     return err((this.failure ?? closedError()).withBytesAccepted(flushed));
   }
 
-  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult> {
+  /**
+   * Resolves once Node ran the write callback of every chunk, not merely when `write()` returned
+   * true: until the callback Node (or libuv) still holds a reference to the caller's buffer, and
+   * the flow contract lets the caller reuse its buffer as soon as the write settles. Waiting for
+   * the callback also bounds what sits in Node's queue to one write, with no copy.
+   */
+  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): Promise<WriteResult> {
     const d = this.duplex;
     if (this.failure || this.gone || d.destroyed) return this.writeFailure(0);
     if (d.writableEnded) return err(closedError());
     let flushed = 0;
+    let pending = chunks.length;
+    let roomLeft = true;
     let callbackError: FlowError | undefined;
-    let accepted = true;
     const cork = chunks.length > 1;
     if (cork) d.cork();
     for (const chunk of chunks) {
       const length = chunk.length;
-      accepted = d.write(chunk, (e?: Error | null) => {
+      roomLeft = d.write(chunk, (e?: Error | null) => {
+        pending -= 1;
         if (e) {
           callbackError ??= this.mapError(e, 'write');
           this.failure ??= callbackError;
-          this.wake();
         } else {
           flushed += length;
           this.recorder.recordFlushed(length);
         }
+        if (pending === 0 || e) this.wake();
       });
     }
     if (cork) d.uncork();
-    if (accepted) return OK;
-    const woke = await this.waitFor(() => !d.writableNeedDrain, signal);
+    // A transferred buffer is never touched again by its caller, so Node may keep it: the write
+    // is accepted once Node queued it below its high-water mark (errors surface on the next
+    // operation). Otherwise the caller may reuse it, so wait until Node let go of it.
+    if (transfer && roomLeft && pending > 0) return OK;
+    const woke = await this.waitFor(() => pending === 0, signal);
     if (!woke) {
-      // The bytes sit in Node's buffer and will still go out: accepted, we only stopped waiting.
+      // The bytes sit in Node's queue and will still go out: accepted, we only stopped waiting.
+      // Node keeps the buffers until they are flushed (see the note on fromDuplex).
       const total = chunks.reduce((n, c) => n + c.length, 0);
       return err(abortedError(signal?.reason).withBytesAccepted(total));
     }
-    if (callbackError || this.failure || this.gone) return this.writeFailure(flushed);
+    if (callbackError || (pending > 0 && (this.failure || this.gone))) return this.writeFailure(flushed);
     return OK;
   }
 

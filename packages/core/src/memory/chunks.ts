@@ -2,6 +2,7 @@ import { closedError, fromNodeError, type FlowError } from '../errors';
 import { createFlow, type FlowDriver } from '../driver-flow';
 import type { Flow, FlowCapabilities } from '../flow';
 import { err, OK } from '../result';
+import { copyBytes } from '../bytes';
 
 type ChunkSource = Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
@@ -20,7 +21,7 @@ const SINK_CAPABILITIES: FlowCapabilities = Object.freeze({
 });
 
 function toBytes(chunk: Uint8Array | string): Uint8Array {
-  return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Uint8Array.prototype.slice.call(chunk);
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : copyBytes(chunk);
 }
 
 /**
@@ -80,7 +81,7 @@ export function fromChunks(chunks: ChunkSource, options: { label?: string } = {}
         release: stop,
       };
     },
-    { capabilities: SOURCE_CAPABILITIES, label: options.label ?? 'chunks', closeWaitsForPeer: false },
+    { capabilities: SOURCE_CAPABILITIES, label: options.label ?? 'chunks', closeWaitsForPeer: false, writeClosed: true },
   );
 }
 
@@ -130,7 +131,7 @@ export function sink(options: SinkOptions = {}): Sink {
               return err(closedError(accepted));
             }
             const n = Math.min(room, piece.length);
-            chunks.push(Uint8Array.prototype.slice.call(piece, 0, n));
+            chunks.push(copyBytes(piece, 0, n));
             total += n;
             accepted += n;
             if (n < piece.length) {

@@ -86,8 +86,10 @@ export function functionFlow(options: FunctionFlowOptions): Flow {
                 return err(toIoError(cause).withBytesAccepted(accepted));
               }
               if (!(n > 0)) return err(closedError(accepted));
-              offset += n;
-              accepted += n;
+              // A refill that claims more than it was given moved only what it was given.
+              const moved = Math.min(n, chunk.length - offset);
+              offset += moved;
+              accepted += moved;
             }
           }
           return OK;
@@ -117,6 +119,8 @@ export function functionFlow(options: FunctionFlowOptions): Flow {
       highWaterMark: 64 * 1024,
       // There is no peer whose close we could wait for.
       closeWaitsForPeer: false,
+      // Without an output function there is no write side (mirage's `F` starts it closed).
+      writeClosed: output === undefined,
     },
   );
 }

@@ -2,6 +2,7 @@ import { abortedError, FlowError } from '../errors';
 import { createFlow, type FlowDriver, type InboundPort } from '../driver-flow';
 import type { Flow, FlowCapabilities, WriteResult } from '../flow';
 import { err, OK } from '../result';
+import { copyBytes } from '../bytes';
 
 /** A failure injected into one direction of a pair. */
 export interface FaultOptions {
@@ -48,7 +49,7 @@ class Channel {
     private readonly fault: FaultOptions | undefined,
   ) {}
 
-  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<WriteResult> {
+  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): Promise<WriteResult> {
     let accepted = 0;
     for (const chunk of chunks) {
       let offset = 0;
@@ -64,8 +65,11 @@ class Channel {
         const failing = this.fault !== undefined && this.delivered + n >= this.fault.afterBytes;
         if (failing) n = Math.max(0, (this.fault?.afterBytes ?? 0) - this.delivered);
         if (n > 0) {
-          // Copy: the caller may reuse its buffer as soon as the write resolves.
-          this.deliver(Uint8Array.prototype.slice.call(chunk, offset, offset + n));
+          // Copy unless the caller gave the buffer up: it may reuse it once the write resolves.
+          const whole = offset === 0 && n === chunk.length;
+          this.deliver(
+            transfer ? (whole ? chunk : chunk.subarray(offset, offset + n)) : copyBytes(chunk, offset, offset + n),
+          );
           accepted += n;
           offset += n;
         }
@@ -124,8 +128,11 @@ class Channel {
     }, this.latencyMs);
   }
 
-  end(): void {
+  /** The writer's end of stream; refused once the direction broke (the FIN cannot arrive). */
+  end(): WriteResult {
+    if (this.broken) return err(this.broken.withBytesAccepted(0));
     this.later(() => this.port?.end());
+    return OK;
   }
 
   /** The writer gets `writerError` on its next write; the reader gets `readerError` after the data. */
@@ -157,11 +164,8 @@ export function pair(options: PairOptions = {}): [Flow, Flow] {
       (port): FlowDriver => {
         inbound.port = port;
         return {
-          write: (chunks, signal) => outbound.write(chunks, signal),
-          shutdownWrite: async () => {
-            outbound.end();
-            return OK;
-          },
+          write: (chunks, signal, transfer) => outbound.write(chunks, signal, transfer),
+          shutdownWrite: async () => outbound.end(),
           consumed: () => inbound.wakeWriters(),
           abort: (reason) => {
             const reset = new FlowError('reset', `peer ${label} aborted: ${reason.message}`, {

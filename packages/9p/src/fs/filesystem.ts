@@ -1,0 +1,178 @@
+import type { Result } from '@flow/core';
+import { ERRNO, type ErrnoName } from '../wire/constants';
+import type { Qid } from '../wire/types';
+
+/**
+ * A filesystem error: a Linux errno (what .u and .L carry on the wire) and a readable message
+ * (what 9P2000's Rerror carries).
+ */
+export interface FsError {
+  readonly errno: number;
+  readonly message: string;
+}
+
+export type FsResult<T> = Result<T, FsError>;
+
+const MESSAGES: Partial<Record<ErrnoName, string>> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  EIO: 'Input/output error',
+  EBADF: 'Bad file descriptor',
+  EACCES: 'Permission denied',
+  EBUSY: 'Device or resource busy',
+  EEXIST: 'File exists',
+  EXDEV: 'Invalid cross-device link',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EINVAL: 'Invalid argument',
+  EMFILE: 'Too many open files',
+  ENFILE: 'Too many open files in system',
+  ENOSPC: 'No space left on device',
+  ESPIPE: 'Illegal seek',
+  EROFS: 'Read-only file system',
+  ENAMETOOLONG: 'File name too long',
+  ENOSYS: 'Function not implemented',
+  ENOTEMPTY: 'Directory not empty',
+  ELOOP: 'Too many levels of symbolic links',
+  ENODATA: 'No data available',
+  EPROTO: 'Protocol error',
+  EMSGSIZE: 'Message too long',
+  EOPNOTSUPP: 'Operation not supported',
+  ECANCELED: 'Operation canceled',
+};
+
+/** An error value for `name`, with the standard message unless one is given. */
+export function fsError(name: ErrnoName, message?: string): FsError {
+  return { errno: ERRNO[name], message: message ?? MESSAGES[name] ?? name };
+}
+
+const BY_NUMBER = new Map<number, ErrnoName>(
+  (Object.entries(ERRNO) as [ErrnoName, number][]).map(([k, v]) => [v, k]),
+);
+
+/** The symbolic name of an errno number, e.g. 2 → `ENOENT`. */
+export function errnoName(errno: number): string {
+  return BY_NUMBER.get(errno) ?? `errno ${errno}`;
+}
+
+/** The errno of a standard message (9P2000's Rerror carries only the string), or 0. */
+export function errnoOfMessage(message: string): number {
+  for (const [name, text] of Object.entries(MESSAGES)) if (text === message) return ERRNO[name as ErrnoName];
+  return 0;
+}
+
+/** Maps a Node.js fs error to an FsError (unknown codes become EIO). */
+export function fromFsException(e: unknown): FsError {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code in ERRNO) return fsError(code as ErrnoName);
+  if (code === 'ENOTSUP') return fsError('EOPNOTSUPP');
+  return fsError('EIO', e instanceof Error ? e.message : String(e));
+}
+
+/** File attributes, in the units of 9P2000.L's Rgetattr (Linux st_mode, nanosecond times). */
+export interface Attr {
+  readonly qid: Qid;
+  /** Linux st_mode: S_IF* type bits plus permission bits. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  readonly rdev: number;
+  readonly size: bigint;
+  readonly blksize: number;
+  readonly blocks: bigint;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+/** A time to set: nanoseconds since the epoch, or the server's current time. */
+export type TimeSpec = bigint | 'now';
+
+/** Changes requested by Tsetattr or Twstat; absent fields are not touched. */
+export interface SetAttr {
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly size?: bigint;
+  readonly atime?: TimeSpec;
+  readonly mtime?: TimeSpec;
+}
+
+/** What an open asks for; the server maps Topen modes and Tlopen flags onto it. */
+export interface OpenIntent {
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly truncate: boolean;
+  readonly append: boolean;
+}
+
+/** One directory entry as a back end lists it ('.' and '..' are added by the server). */
+export interface DirEntry {
+  readonly name: string;
+  readonly qid: Qid;
+}
+
+export interface StatFs {
+  readonly type: number;
+  readonly bsize: number;
+  readonly blocks: bigint;
+  readonly bfree: bigint;
+  readonly bavail: bigint;
+  readonly files: bigint;
+  readonly ffree: bigint;
+  readonly fsid: bigint;
+  readonly namelen: number;
+}
+
+/** An open file. Offsets are numbers (the server refuses offsets beyond 2^53). */
+export interface OpenFile {
+  /** At most `count` bytes from `offset`; an empty result is end of file. */
+  read(offset: number, count: number, signal: AbortSignal): Promise<FsResult<Uint8Array>>;
+  /** Writes `data` at `offset` (or at the end if opened for append); resolves with bytes written. */
+  write(offset: number, data: Uint8Array, signal: AbortSignal): Promise<FsResult<number>>;
+  fsync?(): Promise<FsResult<void>>;
+  /** Releases the file; called once, when its fid is clunked or the connection ends. */
+  close(): Promise<void>;
+}
+
+/**
+ * The low-level per-request interface: one node per file, as a fid sees it. The server owns
+ * the protocol (fids, tags, flush, walk semantics, `..`, name checks, dialect mapping); a back
+ * end answers for single files. Optional operations that are absent answer EOPNOTSUPP.
+ * Names passed to a node are already checked: never '', '.', '..', or containing '/' or NUL.
+ */
+export interface FsNode {
+  readonly qid: Qid;
+  getattr(): Promise<FsResult<Attr>>;
+  /** The child `name` of this directory. */
+  walk(name: string): Promise<FsResult<FsNode>>;
+  open(intent: OpenIntent): Promise<FsResult<OpenFile>>;
+  /** Every entry of this directory, in a stable order. */
+  readdir(): Promise<FsResult<readonly DirEntry[]>>;
+  setattr?(changes: SetAttr): Promise<FsResult<void>>;
+  readlink?(): Promise<FsResult<string>>;
+  /** Creates a regular file in this directory and opens it. */
+  create?(name: string, mode: number, intent: OpenIntent): Promise<FsResult<{ node: FsNode; file: OpenFile }>>;
+  mkdir?(name: string, mode: number): Promise<FsResult<FsNode>>;
+  symlink?(name: string, target: string): Promise<FsResult<FsNode>>;
+  link?(name: string, target: FsNode): Promise<FsResult<void>>;
+  mknod?(name: string, mode: number, major: number, minor: number): Promise<FsResult<FsNode>>;
+  /** Removes the entry `name` of this directory; `dir` says rmdir rather than unlink. */
+  unlink?(name: string, dir: boolean | undefined): Promise<FsResult<void>>;
+  /** Moves entry `name` of this directory to `newName` in `newDir`. */
+  rename?(name: string, newDir: FsNode, newName: string): Promise<FsResult<void>>;
+  statfs?(): Promise<FsResult<StatFs>>;
+}
+
+/** Who attaches: 9P uname and (in .u/.L) the numeric n_uname, if the client sent one. */
+export interface AttachInfo {
+  readonly uname: string;
+  readonly aname: string;
+  readonly nUname: number | undefined;
+}
+
+/** A back end served by `serve9p`: resolves an attach name to the root node of a tree. */
+export interface Filesystem {
+  attach(info: AttachInfo): Promise<FsResult<FsNode>>;
+}

@@ -1,0 +1,1096 @@
+import { type Flow, FlowError } from '@flow/core';
+import {
+  type AttachInfo,
+  type Attr,
+  type FsError,
+  fsError,
+  type FsNode,
+  type FsResult,
+  type Filesystem,
+  type SetAttr,
+  type StatFs,
+} from '../fs/filesystem';
+import { decode, encode, encodeDirent, encodeStat, peekHeader } from '../wire/codec';
+import {
+  AT_REMOVEDIR,
+  type Dialect,
+  DM,
+  GETATTR,
+  IOHDRSZ,
+  NOFID,
+  NONUNAME,
+  QT,
+  RREAD_HEADER,
+  S_IF,
+} from '../wire/constants';
+import { FrameReader } from '../wire/frame-reader';
+import type { Message, MessageOf, Qid, Reply } from '../wire/types';
+import { type AuthState, type DirListing, type FidEntry, FidTable, type PathStep } from './fid-table';
+import {
+  direntType,
+  intentFromLflags,
+  intentFromOmode,
+  setattrOfL,
+  setattrOfWstat,
+  statOf,
+} from './modes';
+
+/** Authentication for Tauth; without it, Tauth answers "no authentication required" (ENOENT). */
+export interface AuthHook {
+  /** Starts a conversation; the client reads and writes the returned state's file via its afid. */
+  start(info: AttachInfo): Promise<FsResult<AuthState>>;
+}
+
+export interface Serve9pOptions {
+  /** Largest msize the server accepts (the cap). Default 65536; at most 16 MiB. */
+  readonly msize?: number;
+  /** Fids one connection may hold. Default 4096. */
+  readonly maxFids?: number;
+  /** Requests one connection may have outstanding; more wait (backpressure). Default 256. */
+  readonly maxInFlight?: number;
+  /** Dialects offered. Default all three. */
+  readonly dialects?: readonly Dialect[];
+  readonly auth?: AuthHook;
+  /** Stops serving: the flow is aborted. */
+  readonly signal?: AbortSignal;
+  /** Called with every request and reply, for a diod `-d 1`-style trace. */
+  readonly trace?: (direction: 'in' | 'out', message: Message) => void;
+}
+
+/** How one served connection went. */
+export interface SessionSummary {
+  /** `eof`: the client ended the stream; `error`: the flow failed or the client broke framing. */
+  readonly outcome: 'eof' | 'error' | 'aborted';
+  readonly error?: FlowError;
+  readonly dialect: Dialect | undefined;
+  readonly msize: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly flushes: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
+/** The smallest msize a client may negotiate (room for a header, a qid and a stat). */
+export const MIN_MSIZE = 256;
+const MAX_MSIZE = 16 * 1024 * 1024;
+const DEFAULT_STATFS: StatFs = {
+  type: 0x01021997,
+  bsize: 4096,
+  blocks: 0n,
+  bfree: 0n,
+  bavail: 0n,
+  files: 0n,
+  ffree: 0n,
+  fsid: 0n,
+  namelen: 255,
+};
+
+interface Pending {
+  readonly controller: AbortController;
+  flushed: boolean;
+}
+
+/** A handler's result: the reply, plus fid-table changes applied only if the reply is sent. */
+interface Outcome {
+  readonly reply: Reply;
+  /** Applies fid-table changes; may return an error reply if they are no longer possible. */
+  readonly commit?: () => Reply | undefined;
+  /** Undoes side effects when the request was flushed (e.g. closes a file it opened). */
+  readonly rollback?: () => void;
+}
+
+type Req<T extends Message['type']> = MessageOf<T>;
+
+function badName(name: string): boolean {
+  return name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0');
+}
+
+/**
+ * Serves 9P on one flow until it ends. Never rejects: the outcome is in the summary.
+ */
+export async function serve9p(flow: Flow, fs: Filesystem, options: Serve9pOptions = {}): Promise<SessionSummary> {
+  const maxMsize = options.msize ?? 65536;
+  if (!Number.isInteger(maxMsize) || maxMsize < MIN_MSIZE || maxMsize > MAX_MSIZE) {
+    throw new RangeError(`msize must be an integer in ${MIN_MSIZE}..${MAX_MSIZE}`);
+  }
+  const session = new Session(flow, fs, options, maxMsize);
+  return session.run();
+}
+
+class Session {
+  private dialect: Dialect | undefined;
+  private msize: number;
+  private readonly fids: FidTable;
+  private readonly inflight = new Map<number, Pending>();
+  private outstanding = 0;
+  private slotWaiter: (() => void) | undefined;
+  private readonly reader: FrameReader;
+  private readonly maxInFlight: number;
+  private requests = 0;
+  private errors = 0;
+  private flushes = 0;
+  private bytesRead = 0;
+  private bytesWritten = 0;
+  private writeFailure: FlowError | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly fs: Filesystem,
+    private readonly options: Serve9pOptions,
+    private readonly maxMsize: number,
+  ) {
+    this.msize = maxMsize;
+    this.fids = new FidTable(options.maxFids ?? 4096);
+    this.maxInFlight = options.maxInFlight ?? 256;
+    this.reader = new FrameReader(flow, maxMsize);
+  }
+
+  async run(): Promise<SessionSummary> {
+    const signal = this.options.signal;
+    const onAbort = (): void => this.flow.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let outcome: SessionSummary['outcome'] = 'eof';
+    let error: FlowError | undefined;
+    try {
+      if (signal?.aborted) throw new FlowError('aborted', 'aborted before serving');
+      for (;;) {
+        while (this.outstanding >= this.maxInFlight) await new Promise<void>((r) => (this.slotWaiter = r));
+        if (this.writeFailure) {
+          outcome = 'error';
+          error = this.writeFailure;
+          break;
+        }
+        const ev = await this.reader.next();
+        if (ev.kind === 'end') break;
+        if (ev.kind === 'error') {
+          outcome = ev.error.kind === 'aborted' || signal?.aborted ? 'aborted' : 'error';
+          error = ev.error;
+          break;
+        }
+        this.requests++;
+        if (ev.kind === 'oversize') {
+          this.bytesRead += ev.size;
+          this.sendError(ev.tag, fsError('EMSGSIZE', `message of ${ev.size} bytes exceeds msize ${this.msize}`));
+          continue;
+        }
+        this.bytesRead += ev.frame.length;
+        this.dispatch(ev.frame);
+      }
+    } catch (e) {
+      outcome = 'aborted';
+      error = e instanceof FlowError ? e : new FlowError('aborted', String(e));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    this.ended = true;
+    if (outcome === 'eof') {
+      // The client half-closed: finish what it asked for, then end our side. Requests that
+      // wait on events (stream reads) are cancelled, since no Tflush can come any more.
+      for (const p of this.inflight.values()) p.controller.abort();
+      while (this.outstanding > 0) await new Promise<void>((r) => (this.slotWaiter = r));
+      await this.releaseAll();
+      await this.flow.close({ timeoutMs: 5000 });
+    } else {
+      for (const p of this.inflight.values()) {
+        p.flushed = true;
+        p.controller.abort();
+      }
+      this.inflight.clear();
+      this.flow.abort(error);
+      await this.releaseAll();
+    }
+    return {
+      outcome,
+      ...(error ? { error } : {}),
+      dialect: this.dialect,
+      msize: this.msize,
+      requests: this.requests,
+      errors: this.errors,
+      flushes: this.flushes,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+    };
+  }
+
+  private async releaseAll(): Promise<void> {
+    await Promise.all(this.fids.clear().map((e) => this.releaseEntry(e, false)));
+  }
+
+  private async releaseEntry(e: FidEntry, removeOnClunk: boolean): Promise<FsResult<void> | undefined> {
+    try {
+      if (e.open?.kind === 'file') await e.open.file.close();
+      if (e.auth) await e.auth.file.close();
+      if (removeOnClunk && e.removeOnClunk) {
+        const parent = e.parents[e.parents.length - 1];
+        if (parent?.node.unlink) return await parent.node.unlink(e.name, (e.qid.type & QT.DIR) !== 0);
+      }
+    } catch {
+      // A back end failing to release must not take the connection down.
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Replies
+
+  private send(reply: Reply): void {
+    if (this.ended && this.writeFailure) return;
+    const dialect = this.dialect ?? '9P2000';
+    this.traceSafely('out', reply);
+    let written: Promise<{ ok: boolean; error?: FlowError }>;
+    if (reply.type === 'Rread' && reply.data.length >= 1024) {
+      // Bulk data goes out as header + payload view, without copying it into one frame.
+      const head = Buffer.allocUnsafe(RREAD_HEADER);
+      head.writeUInt32LE(RREAD_HEADER + reply.data.length, 0);
+      head[4] = 117;
+      head.writeUInt16LE(reply.tag, 5);
+      head.writeUInt32LE(reply.data.length, 7);
+      this.bytesWritten += RREAD_HEADER + reply.data.length;
+      written = this.flow.writev([head, reply.data]);
+    } else {
+      let buf: Uint8Array;
+      try {
+        buf = encode(reply, dialect);
+      } catch (e) {
+        // A back end produced something the wire cannot carry (e.g. a name over 65535 bytes).
+        const fallback: Reply =
+          dialect === '9P2000.L'
+            ? { type: 'Rlerror', tag: reply.tag, ecode: 5 }
+            : { type: 'Rerror', tag: reply.tag, ename: `reply not encodable: ${String(e).slice(0, 200)}`, errno: 5 };
+        buf = encode(fallback, dialect);
+      }
+      this.bytesWritten += buf.length;
+      written = this.flow.write(buf);
+    }
+    this.outstanding++;
+    void written.then((r) => {
+      if (!r.ok && !this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
+      this.outstanding--;
+      const w = this.slotWaiter;
+      this.slotWaiter = undefined;
+      w?.();
+    });
+  }
+
+  private traceSafely(direction: 'in' | 'out', m: Message): void {
+    try {
+      this.options.trace?.(direction, m);
+    } catch {
+      // A tracing bug must not take the connection down.
+    }
+  }
+
+  private errorReply(tag: number, e: FsError): Reply {
+    this.errors++;
+    if (this.dialect === '9P2000.L') return { type: 'Rlerror', tag, ecode: e.errno };
+    return { type: 'Rerror', tag, ename: e.message, errno: e.errno };
+  }
+
+  private sendError(tag: number, e: FsError): void {
+    this.send(this.errorReply(tag, e));
+  }
+
+  private fail(tag: number, e: FsError): Outcome {
+    return { reply: this.errorReply(tag, e) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Dispatch
+
+  private dispatch(frame: Uint8Array): void {
+    const head = peekHeader(frame)!;
+    if (head.code === 100) {
+      this.version(frame, head.tag);
+      return;
+    }
+    if (this.dialect === undefined) {
+      this.send({ type: 'Rerror', tag: head.tag, ename: 'version not negotiated', errno: 71 });
+      this.errors++;
+      return;
+    }
+    const decoded = decode(frame, this.dialect);
+    if (!decoded.ok) {
+      this.sendError(head.tag, fsError('EPROTO', decoded.error.message));
+      return;
+    }
+    const msg = decoded.value;
+    this.traceSafely('in', msg);
+    if (msg.type[0] !== 'T') {
+      this.sendError(msg.tag, fsError('EPROTO', `${msg.type} is not a request`));
+      return;
+    }
+    if (msg.type === 'Tflush') {
+      this.flush(msg);
+      return;
+    }
+    if (this.inflight.has(msg.tag) || msg.tag === 0xffff) {
+      this.sendError(msg.tag, fsError('EINVAL', `tag ${msg.tag} is already in use`));
+      return;
+    }
+    const pending: Pending = { controller: new AbortController(), flushed: false };
+    this.inflight.set(msg.tag, pending);
+    this.outstanding++;
+    void this.handle(msg, pending.controller.signal)
+      .catch((e: unknown): Outcome => this.fail(msg.tag, fsError('EIO', `server error: ${String(e)}`)))
+      .then((outcome) => {
+        this.outstanding--;
+        if (pending.flushed) {
+          outcome.rollback?.();
+        } else {
+          this.inflight.delete(msg.tag);
+          const override = outcome.commit?.();
+          this.send(override ?? outcome.reply);
+        }
+        const w = this.slotWaiter;
+        this.slotWaiter = undefined;
+        w?.();
+      });
+  }
+
+  private flush(msg: Req<'Tflush'>): void {
+    this.flushes++;
+    const p = this.inflight.get(msg.oldtag);
+    if (p) {
+      // flush(5): the flushed request is treated as never sent: no reply, fid changes undone.
+      p.flushed = true;
+      p.controller.abort();
+      this.inflight.delete(msg.oldtag);
+    }
+    // Writes are ordered, so a reply already sent for oldtag precedes this Rflush.
+    this.send({ type: 'Rflush', tag: msg.tag });
+  }
+
+  private version(frame: Uint8Array, tag: number): void {
+    const decoded = decode(frame, '9P2000');
+    if (!decoded.ok || decoded.value.type !== 'Tversion') {
+      this.send({ type: 'Rerror', tag, ename: decoded.ok ? 'bad Tversion' : decoded.error.message });
+      this.errors++;
+      return;
+    }
+    const m = decoded.value;
+    this.traceSafely('in', m);
+    // version(5): a Tversion aborts all outstanding I/O and clunks every fid.
+    for (const p of this.inflight.values()) {
+      p.flushed = true;
+      p.controller.abort();
+    }
+    this.inflight.clear();
+    void this.releaseAll();
+    this.dialect = undefined;
+    const offered = this.options.dialects ?? ['9P2000', '9P2000.u', '9P2000.L'];
+    let chosen: Dialect | undefined;
+    if (m.version.startsWith('9P2000')) {
+      const want: Dialect = m.version === '9P2000.L' ? '9P2000.L' : m.version === '9P2000.u' ? '9P2000.u' : '9P2000';
+      if (offered.includes(want)) chosen = want;
+      else if (offered.includes('9P2000')) chosen = '9P2000';
+    }
+    if (m.msize < MIN_MSIZE) {
+      this.send({ type: 'Rerror', tag, ename: `msize ${m.msize} is below the minimum ${MIN_MSIZE}` });
+      this.errors++;
+      return;
+    }
+    this.msize = Math.min(m.msize, this.maxMsize);
+    this.reader.maxSize = this.msize;
+    if (chosen === undefined) {
+      this.send({ type: 'Rversion', tag, msize: this.msize, version: 'unknown' });
+      return;
+    }
+    this.send({ type: 'Rversion', tag, msize: this.msize, version: chosen });
+    this.dialect = chosen;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests
+
+  private entry(fid: number): FsResult<FidEntry> {
+    const e = this.fids.get(fid);
+    return e ? { ok: true, value: e } : { ok: false, error: fsError('EBADF', `unknown fid ${fid}`) };
+  }
+
+  private get iounit(): number {
+    return this.msize - IOHDRSZ;
+  }
+
+  private async handle(msg: Message, signal: AbortSignal): Promise<Outcome> {
+    const t = msg.tag;
+    switch (msg.type) {
+      case 'Tauth':
+        return this.auth(msg);
+      case 'Tattach':
+        return this.attach(msg);
+      case 'Twalk':
+        return this.walk(msg, signal);
+      case 'Topen':
+        return this.open(msg);
+      case 'Tlopen':
+        return this.lopen(msg);
+      case 'Tcreate':
+        return this.create(msg);
+      case 'Tlcreate':
+        return this.lcreate(msg);
+      case 'Tread':
+        return this.read(msg, signal);
+      case 'Twrite':
+        return this.write(msg, signal);
+      case 'Tclunk':
+        return this.clunk(msg);
+      case 'Tremove':
+        return this.remove(msg);
+      case 'Tstat':
+        return this.stat(msg);
+      case 'Twstat':
+        return this.wstat(msg);
+      case 'Tgetattr':
+        return this.getattr(msg);
+      case 'Tsetattr': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        return this.simple(t, this.setattrOn(e.value, setattrOfL(msg)), { type: 'Rsetattr', tag: t });
+      }
+      case 'Treaddir':
+        return this.readdir(msg);
+      case 'Tstatfs': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        const r = e.value.node.statfs ? await e.value.node.statfs() : { ok: true as const, value: DEFAULT_STATFS };
+        if (!r.ok) return this.fail(t, r.error);
+        const s = r.value;
+        return {
+          reply: {
+            type: 'Rstatfs', tag: t, fsType: s.type, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree,
+            bavail: s.bavail, files: s.files, ffree: s.ffree, fsid: s.fsid, namelen: s.namelen,
+          },
+        };
+      }
+      case 'Tfsync': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        const open = e.value.open;
+        if (open?.kind === 'file' && open.file.fsync) return this.simple(t, open.file.fsync(), { type: 'Rfsync', tag: t });
+        return { reply: { type: 'Rfsync', tag: t } };
+      }
+      case 'Treadlink': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        if (!(e.value.qid.type & QT.SYMLINK) || !e.value.node.readlink) return this.fail(t, fsError('EINVAL'));
+        const r = await e.value.node.readlink();
+        return r.ok ? { reply: { type: 'Rreadlink', tag: t, target: r.value } } : this.fail(t, r.error);
+      }
+      case 'Tsymlink': {
+        const d = this.dirEntry(msg.fid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        if (!d.value.node.symlink) return this.fail(t, fsError('EOPNOTSUPP'));
+        const r = await d.value.node.symlink(msg.name, msg.symtgt);
+        return r.ok ? { reply: { type: 'Rsymlink', tag: t, qid: r.value.qid } } : this.fail(t, r.error);
+      }
+      case 'Tmknod': {
+        const d = this.dirEntry(msg.dfid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        if (!d.value.node.mknod) return this.fail(t, fsError('EOPNOTSUPP'));
+        const r = await d.value.node.mknod(msg.name, msg.mode, msg.major, msg.minor);
+        return r.ok ? { reply: { type: 'Rmknod', tag: t, qid: r.value.qid } } : this.fail(t, r.error);
+      }
+      case 'Tmkdir': {
+        const d = this.dirEntry(msg.dfid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        if (!d.value.node.mkdir) return this.fail(t, fsError('EOPNOTSUPP'));
+        const r = await d.value.node.mkdir(msg.name, msg.mode & 0o7777);
+        return r.ok ? { reply: { type: 'Rmkdir', tag: t, qid: r.value.qid } } : this.fail(t, r.error);
+      }
+      case 'Tlink': {
+        const d = this.dirEntry(msg.dfid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        const target = this.entry(msg.fid);
+        if (!target.ok) return this.fail(t, target.error);
+        if (target.value.qid.type & QT.DIR) return this.fail(t, fsError('EPERM', 'hard links to directories are not allowed'));
+        if (!d.value.node.link) return this.fail(t, fsError('EOPNOTSUPP'));
+        return this.simple(t, d.value.node.link(msg.name, target.value.node), { type: 'Rlink', tag: t });
+      }
+      case 'Trename': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        const d = this.dirEntry(msg.dfid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        const parent = e.value.parents[e.value.parents.length - 1];
+        if (!parent) return this.fail(t, fsError('EBUSY', 'the root cannot be renamed'));
+        return this.renameOutcome(t, parent, e.value.name, d.value, msg.name, { type: 'Rrename', tag: t });
+      }
+      case 'Trenameat': {
+        const od = this.dirEntry(msg.olddirfid, msg.oldname);
+        if (!od.ok) return this.fail(t, od.error);
+        const nd = this.dirEntry(msg.newdirfid, msg.newname);
+        if (!nd.ok) return this.fail(t, nd.error);
+        return this.renameOutcome(t, stepOf(od.value), msg.oldname, nd.value, msg.newname, { type: 'Rrenameat', tag: t });
+      }
+      case 'Tunlinkat': {
+        const d = this.dirEntry(msg.dirfid, msg.name);
+        if (!d.ok) return this.fail(t, d.error);
+        if (!d.value.node.unlink) return this.fail(t, fsError('EOPNOTSUPP'));
+        return this.simple(t, d.value.node.unlink(msg.name, (msg.flags & AT_REMOVEDIR) !== 0), { type: 'Runlinkat', tag: t });
+      }
+      case 'Txattrwalk':
+        return this.xattrwalk(msg);
+      case 'Txattrcreate':
+        return this.fail(t, fsError('EOPNOTSUPP', 'extended attributes are not supported'));
+      case 'Tlock': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        // Locks are advisory and local to the client's host; we grant them (as a single-client export).
+        return { reply: { type: 'Rlock', tag: t, status: 0 } };
+      }
+      case 'Tgetlock': {
+        const e = this.entry(msg.fid);
+        if (!e.ok) return this.fail(t, e.error);
+        return {
+          reply: { type: 'Rgetlock', tag: t, lockType: 2, start: msg.start, length: msg.length, procId: msg.procId, clientId: msg.clientId },
+        };
+      }
+      default:
+        return this.fail(t, fsError('ENOSYS', `${msg.type} is not supported`));
+    }
+  }
+
+  private async simple(tag: number, op: Promise<FsResult<void>>, reply: Reply): Promise<Outcome> {
+    const r = await op;
+    return r.ok ? { reply } : this.fail(tag, r.error);
+  }
+
+  /** The fid `fid` as a directory in which `name` may be created or looked up. */
+  private dirEntry(fid: number, name: string): FsResult<FidEntry> {
+    const e = this.entry(fid);
+    if (!e.ok) return e;
+    if (!(e.value.qid.type & QT.DIR)) return { ok: false, error: fsError('ENOTDIR') };
+    if (badName(name)) return { ok: false, error: fsError('EINVAL', `invalid name ${JSON.stringify(name)}`) };
+    if (Buffer.byteLength(name) > 255) return { ok: false, error: fsError('ENAMETOOLONG') };
+    return e;
+  }
+
+  private async auth(m: Req<'Tauth'>): Promise<Outcome> {
+    const hook = this.options.auth;
+    // Linux and diod's clients read ENOENT as "no authentication required".
+    if (!hook) return this.fail(m.tag, fsError('ENOENT', 'no authentication required'));
+    if (this.fids.has(m.afid) || m.afid === NOFID) return this.fail(m.tag, fsError('EBADF', `fid ${m.afid} in use`));
+    if (this.fids.full()) return this.fail(m.tag, fsError('EMFILE'));
+    const nUname = m.nUname === undefined || m.nUname === NONUNAME ? undefined : m.nUname;
+    const r = await hook.start({ uname: m.uname, aname: m.aname, nUname });
+    if (!r.ok) return this.fail(m.tag, r.error);
+    const qid: Qid = { type: QT.AUTH, version: 0, path: 0n };
+    const state = r.value;
+    const node = authNode(qid);
+    return {
+      reply: { type: 'Rauth', tag: m.tag, aqid: qid },
+      commit: () => {
+        if (this.fids.has(m.afid)) return this.errorReply(m.tag, fsError('EBADF'));
+        this.fids.set(m.afid, {
+          node, parents: [], name: '', qid, auth: state, removeOnClunk: false, uname: m.uname, nUname,
+          open: { kind: 'file', file: state.file, read: true, write: true },
+        });
+        return undefined;
+      },
+      rollback: () => void state.file.close(),
+    };
+  }
+
+  private async attach(m: Req<'Tattach'>): Promise<Outcome> {
+    if (this.fids.has(m.fid)) return this.fail(m.tag, fsError('EBADF', `fid ${m.fid} in use`));
+    if (this.fids.full()) return this.fail(m.tag, fsError('EMFILE', 'too many fids'));
+    if (this.options.auth) {
+      const a = this.fids.get(m.afid);
+      if (!a?.auth || !a.auth.authenticated()) return this.fail(m.tag, fsError('EACCES', 'not authenticated'));
+    }
+    const nUname = m.nUname === undefined || m.nUname === NONUNAME ? undefined : m.nUname;
+    const r = await this.fs.attach({ uname: m.uname, aname: m.aname, nUname });
+    if (!r.ok) return this.fail(m.tag, r.error);
+    const node = r.value;
+    return {
+      reply: { type: 'Rattach', tag: m.tag, qid: node.qid },
+      commit: () => {
+        if (this.fids.has(m.fid)) return this.errorReply(m.tag, fsError('EBADF', `fid ${m.fid} in use`));
+        if (this.fids.full()) return this.errorReply(m.tag, fsError('EMFILE', 'too many fids'));
+        this.fids.set(m.fid, {
+          node, parents: [], name: '', qid: node.qid, open: undefined, removeOnClunk: false, uname: m.uname, nUname,
+        });
+        return undefined;
+      },
+    };
+  }
+
+  private async walk(m: Req<'Twalk'>, signal: AbortSignal): Promise<Outcome> {
+    const t = m.tag;
+    const src = this.entry(m.fid);
+    if (!src.ok) return this.fail(t, src.error);
+    const e = src.value;
+    if (m.newfid !== m.fid) {
+      if (this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
+      if (this.fids.full()) return this.fail(t, fsError('EMFILE', 'too many fids'));
+    } else if (e.open) {
+      return this.fail(t, fsError('EBADF', 'cannot walk an open fid in place'));
+    }
+    let node = e.node;
+    let name = e.name;
+    let qid = e.qid;
+    const parents: PathStep[] = [...e.parents];
+    const qids: Qid[] = [];
+    let failure: FsError | undefined;
+    for (const w of m.wnames) {
+      if (signal.aborted) return this.fail(t, fsError('ECANCELED'));
+      if (w === '..') {
+        // `..` of the attach root is the root: a walk never leaves the tree it attached to.
+        const up = parents.pop();
+        if (up) {
+          node = up.node;
+          name = up.name;
+          qid = up.node.qid;
+        }
+      } else if (w === '.' && this.dialect === '9P2000.L') {
+        // diodls walks "." when listing; in .L it means "stay here".
+      } else if (badName(w)) {
+        failure = fsError('EINVAL', `invalid name ${JSON.stringify(w)}`);
+      } else if (!(qid.type & QT.DIR)) {
+        failure = fsError('ENOTDIR');
+      } else {
+        const r = await node.walk(w);
+        if (!r.ok) failure = r.error;
+        else {
+          parents.push({ node, name });
+          node = r.value;
+          name = w;
+          qid = node.qid;
+        }
+      }
+      if (failure) break;
+      qids.push(qid);
+    }
+    if (failure && qids.length === 0) return this.fail(t, failure);
+    // walk(5): a later name failing is a short Rwalk, and newfid is not bound.
+    if (failure) return { reply: { type: 'Rwalk', tag: t, qids } };
+    const finalNode = node;
+    const finalName = name;
+    const finalQid = qid;
+    return {
+      reply: { type: 'Rwalk', tag: t, qids },
+      commit: () => {
+        const cur = this.fids.get(m.fid);
+        if (!cur) return this.errorReply(t, fsError('EBADF', `fid ${m.fid} was clunked`));
+        if (m.newfid !== m.fid) {
+          if (this.fids.has(m.newfid)) return this.errorReply(t, fsError('EBADF', `fid ${m.newfid} in use`));
+          if (this.fids.full()) return this.errorReply(t, fsError('EMFILE', 'too many fids'));
+        } else if (cur.open) return this.errorReply(t, fsError('EBADF', 'cannot walk an open fid in place'));
+        this.fids.set(m.newfid, {
+          node: finalNode, parents, name: finalName, qid: finalQid, open: undefined, removeOnClunk: false,
+          uname: e.uname, nUname: e.nUname,
+        });
+        return undefined;
+      },
+    };
+  }
+
+  private openCommit(tag: number, fid: number, e: FidEntry, open: FidEntry['open'], reply: Reply, removeOnClunk = false): Outcome {
+    const rollback = (): void => {
+      if (open?.kind === 'file') void open.file.close();
+    };
+    return {
+      reply,
+      commit: () => {
+        if (this.fids.get(fid) !== e || e.open) {
+          rollback();
+          return this.errorReply(tag, fsError('EBADF', `fid ${fid} changed while opening`));
+        }
+        e.open = open;
+        e.removeOnClunk = removeOnClunk;
+        return undefined;
+      },
+      rollback,
+    };
+  }
+
+  private async openAs(
+    tag: number,
+    fid: number,
+    intent: { read: boolean; write: boolean; truncate: boolean; append: boolean },
+    make: (qid: Qid) => Reply,
+    removeOnClunk = false,
+  ): Promise<Outcome> {
+    const r = this.entry(fid);
+    if (!r.ok) return this.fail(tag, r.error);
+    const e = r.value;
+    if (e.open) return this.fail(tag, fsError('EBADF', `fid ${fid} is already open`));
+    if (e.qid.type & QT.DIR) {
+      if (intent.write || intent.truncate) return this.fail(tag, fsError('EISDIR'));
+      return this.openCommit(tag, fid, e, { kind: 'dir', listing: undefined }, make(e.qid), removeOnClunk);
+    }
+    const f = await e.node.open(intent);
+    if (!f.ok) return this.fail(tag, f.error);
+    return this.openCommit(tag, fid, e, { kind: 'file', file: f.value, read: intent.read, write: intent.write }, make(e.qid), removeOnClunk);
+  }
+
+  private open(m: Req<'Topen'>): Promise<Outcome> {
+    const intent = intentFromOmode(m.mode);
+    return this.openAs(m.tag, m.fid, intent, (qid) => ({ type: 'Ropen', tag: m.tag, qid, iounit: this.iounit }), intent.removeOnClunk);
+  }
+
+  private lopen(m: Req<'Tlopen'>): Promise<Outcome> {
+    return this.openAs(m.tag, m.fid, intentFromLflags(m.flags), (qid) => ({ type: 'Rlopen', tag: m.tag, qid, iounit: this.iounit }));
+  }
+
+  /** After a create, the fid stands for the new file, opened. */
+  private createdCommit(tag: number, fid: number, e: FidEntry, node: FsNode, name: string, open: FidEntry['open'], reply: Reply, removeOnClunk = false): Outcome {
+    const rollback = (): void => {
+      if (open?.kind === 'file') void open.file.close();
+    };
+    return {
+      reply,
+      commit: () => {
+        if (this.fids.get(fid) !== e || e.open) {
+          rollback();
+          return this.errorReply(tag, fsError('EBADF', `fid ${fid} changed while creating`));
+        }
+        this.fids.set(fid, {
+          node, parents: [...e.parents, { node: e.node, name: e.name }], name, qid: node.qid, open, removeOnClunk,
+          uname: e.uname, nUname: e.nUname,
+        });
+        return undefined;
+      },
+      rollback,
+    };
+  }
+
+  private async lcreate(m: Req<'Tlcreate'>): Promise<Outcome> {
+    const d = this.dirEntry(m.fid, m.name);
+    if (!d.ok) return this.fail(m.tag, d.error);
+    const e = d.value;
+    if (e.open) return this.fail(m.tag, fsError('EBADF', `fid ${m.fid} is open`));
+    if (!e.node.create) return this.fail(m.tag, fsError('EOPNOTSUPP'));
+    const intent = intentFromLflags(m.flags);
+    const r = await e.node.create(m.name, m.mode & 0o7777, intent);
+    if (!r.ok) return this.fail(m.tag, r.error);
+    const { node, file } = r.value;
+    return this.createdCommit(m.tag, m.fid, e, node, m.name, { kind: 'file', file, read: intent.read, write: intent.write }, {
+      type: 'Rlcreate', tag: m.tag, qid: node.qid, iounit: this.iounit,
+    });
+  }
+
+  private async create(m: Req<'Tcreate'>): Promise<Outcome> {
+    const t = m.tag;
+    const d = this.dirEntry(m.fid, m.name);
+    if (!d.ok) return this.fail(t, d.error);
+    const e = d.value;
+    if (e.open) return this.fail(t, fsError('EBADF', `fid ${m.fid} is open`));
+    const dotu = this.dialect === '9P2000.u';
+    const perm = m.perm;
+    const mode = perm & 0o777;
+    const intent = intentFromOmode(m.mode);
+    const made = (node: FsNode, open: FidEntry['open']): Outcome =>
+      this.createdCommit(t, m.fid, e, node, m.name, open, { type: 'Rcreate', tag: t, qid: node.qid, iounit: this.iounit }, intent.removeOnClunk);
+    if (perm & DM.DIR) {
+      if (!e.node.mkdir) return this.fail(t, fsError('EOPNOTSUPP'));
+      const r = await e.node.mkdir(m.name, mode);
+      return r.ok ? made(r.value, { kind: 'dir', listing: undefined }) : this.fail(t, r.error);
+    }
+    if (dotu && perm & DM.SYMLINK) {
+      if (!e.node.symlink) return this.fail(t, fsError('EOPNOTSUPP'));
+      const r = await e.node.symlink(m.name, m.extension ?? '');
+      return r.ok ? made(r.value, { kind: 'none' }) : this.fail(t, r.error);
+    }
+    if (dotu && perm & DM.LINK) {
+      // The extension names the target by fid number (Linux appends a newline).
+      const target = this.fids.get(Number.parseInt((m.extension ?? '').trim(), 10));
+      if (!target) return this.fail(t, fsError('EBADF', 'link target fid unknown'));
+      if (!e.node.link) return this.fail(t, fsError('EOPNOTSUPP'));
+      const r = await e.node.link(m.name, target.node);
+      if (!r.ok) return this.fail(t, r.error);
+      const w = await e.node.walk(m.name);
+      return w.ok ? made(w.value, { kind: 'none' }) : this.fail(t, w.error);
+    }
+    if (dotu && perm & (DM.DEVICE | DM.NAMEDPIPE | DM.SOCKET)) {
+      if (!e.node.mknod) return this.fail(t, fsError('EOPNOTSUPP'));
+      let type: number = S_IF.FIFO;
+      let major = 0;
+      let minor = 0;
+      if (perm & DM.SOCKET) type = S_IF.SOCK;
+      if (perm & DM.DEVICE) {
+        const parts = /^([bc]) (\d+) (\d+)$/.exec((m.extension ?? '').trim());
+        if (!parts) return this.fail(t, fsError('EINVAL', 'bad device extension'));
+        type = parts[1] === 'b' ? S_IF.BLK : S_IF.CHR;
+        major = Number(parts[2]);
+        minor = Number(parts[3]);
+      }
+      const r = await e.node.mknod(m.name, type | mode, major, minor);
+      return r.ok ? made(r.value, { kind: 'none' }) : this.fail(t, r.error);
+    }
+    if (!e.node.create) return this.fail(t, fsError('EOPNOTSUPP'));
+    const r = await e.node.create(m.name, mode, intent);
+    if (!r.ok) return this.fail(t, r.error);
+    return made(r.value.node, { kind: 'file', file: r.value.file, read: intent.read, write: intent.write });
+  }
+
+  private async read(m: Req<'Tread'>, signal: AbortSignal): Promise<Outcome> {
+    const t = m.tag;
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(t, r.error);
+    const e = r.value;
+    const open = e.open;
+    if (!open) return this.fail(t, fsError('EBADF', `fid ${m.fid} is not open`));
+    if (m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(t, fsError('EINVAL', 'offset too large'));
+    const offset = Number(m.offset);
+    // Never return more than asked, never more than fits in msize.
+    const count = Math.min(m.count, this.msize - RREAD_HEADER);
+    if (open.kind === 'xattr') return { reply: { type: 'Rread', tag: t, data: open.data.subarray(offset, offset + count) } };
+    if (open.kind === 'none') return this.fail(t, fsError('EBADF'));
+    if (open.kind === 'dir') {
+      if (this.dialect === '9P2000.L') return this.fail(t, fsError('EISDIR', 'use Treaddir'));
+      return this.readStatDir(t, e, open, offset, count);
+    }
+    if (!open.read) return this.fail(t, fsError('EBADF', 'fid not open for reading'));
+    const d = await open.file.read(offset, count, signal);
+    if (!d.ok) return this.fail(t, d.error);
+    const data = d.value.length > count ? d.value.subarray(0, count) : d.value;
+    return { reply: { type: 'Rread', tag: t, data } };
+  }
+
+  private async listing(e: FidEntry, dotL: boolean): Promise<FsResult<Uint8Array[]>> {
+    const r = await e.node.readdir();
+    if (!r.ok) return r;
+    const out: Uint8Array[] = [];
+    if (dotL) {
+      const parent = e.parents[e.parents.length - 1]?.node ?? e.node;
+      const all = [{ name: '.', qid: e.qid }, { name: '..', qid: parent.qid }, ...r.value];
+      all.forEach((d, i) => out.push(encodeDirent({ qid: d.qid, offset: BigInt(i + 1), type: direntType(d.qid.type), name: d.name })));
+      return { ok: true, value: out };
+    }
+    const dotu = this.dialect === '9P2000.u';
+    for (const d of r.value) {
+      const child = await e.node.walk(d.name);
+      if (!child.ok) continue; // vanished since the listing
+      const a = await child.value.getattr();
+      if (!a.ok) continue;
+      let ext = '';
+      if (dotu && (a.value.mode & S_IF.MT) === S_IF.LNK && child.value.readlink) {
+        const l = await child.value.readlink();
+        if (l.ok) ext = l.value;
+      }
+      out.push(encodeStat(statOf(d.name, a.value, dotu, ext), dotu ? '9P2000.u' : '9P2000'));
+    }
+    return { ok: true, value: out };
+  }
+
+  private async readStatDir(t: number, e: FidEntry, open: { kind: 'dir'; listing: DirListing | undefined }, offset: number, count: number): Promise<Outcome> {
+    let listing = open.listing;
+    if (offset === 0 || !listing) {
+      if (offset !== 0) return this.fail(t, fsError('EINVAL', 'directory reads must start at offset 0'));
+      const l = await this.listing(e, false);
+      if (!l.ok) return this.fail(t, l.error);
+      listing = { entries: l.value, nextOffset: 0, nextIndex: 0 };
+    } else if (offset !== listing.nextOffset) {
+      return this.fail(t, fsError('EINVAL', `directory offset ${offset} is not the next one (${listing.nextOffset})`));
+    }
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let i = listing.nextIndex;
+    while (i < listing.entries.length && size + listing.entries[i]!.length <= count) {
+      parts.push(listing.entries[i]!);
+      size += listing.entries[i]!.length;
+      i++;
+    }
+    if (parts.length === 0 && i < listing.entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
+    const next = { entries: listing.entries, nextOffset: offset + size, nextIndex: i };
+    return {
+      reply: { type: 'Rread', tag: t, data: Buffer.concat(parts) },
+      commit: () => {
+        open.listing = next;
+        return undefined;
+      },
+    };
+  }
+
+  private async readdir(m: Req<'Treaddir'>): Promise<Outcome> {
+    const t = m.tag;
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(t, r.error);
+    const e = r.value;
+    const open = e.open;
+    if (open?.kind !== 'dir') return this.fail(t, fsError(open ? 'ENOTDIR' : 'EBADF'));
+    if (m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(t, fsError('EINVAL', 'offset too large'));
+    const offset = Number(m.offset);
+    let entries = open.listing?.entries;
+    if (offset === 0 || !entries) {
+      const l = await this.listing(e, true);
+      if (!l.ok) return this.fail(t, l.error);
+      entries = l.value;
+    }
+    const count = Math.min(m.count, this.msize - RREAD_HEADER);
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let i = offset;
+    while (i < entries.length && size + entries[i]!.length <= count) {
+      parts.push(entries[i]!);
+      size += entries[i]!.length;
+      i++;
+    }
+    if (parts.length === 0 && i < entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
+    const snapshot = entries;
+    return {
+      reply: { type: 'Rreaddir', tag: t, data: Buffer.concat(parts) },
+      commit: () => {
+        open.listing = { entries: snapshot, nextOffset: 0, nextIndex: i };
+        return undefined;
+      },
+    };
+  }
+
+  private async write(m: Req<'Twrite'>, signal: AbortSignal): Promise<Outcome> {
+    const t = m.tag;
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(t, r.error);
+    const open = r.value.open;
+    if (open?.kind !== 'file' || !open.write) return this.fail(t, fsError('EBADF', `fid ${m.fid} is not open for writing`));
+    if (m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(t, fsError('EFBIG'));
+    const w = await open.file.write(Number(m.offset), m.data, signal);
+    return w.ok ? { reply: { type: 'Rwrite', tag: t, count: w.value } } : this.fail(t, w.error);
+  }
+
+  private async clunk(m: Req<'Tclunk'>): Promise<Outcome> {
+    const e = this.fids.delete(m.fid);
+    if (!e) return this.fail(m.tag, fsError('EBADF', `unknown fid ${m.fid}`));
+    await this.releaseEntry(e, true);
+    return { reply: { type: 'Rclunk', tag: m.tag } };
+  }
+
+  private async remove(m: Req<'Tremove'>): Promise<Outcome> {
+    // remove(5): the fid is clunked whatever the outcome.
+    const e = this.fids.delete(m.fid);
+    if (!e) return this.fail(m.tag, fsError('EBADF', `unknown fid ${m.fid}`));
+    await this.releaseEntry(e, false);
+    const parent = e.parents[e.parents.length - 1];
+    if (!parent) return this.fail(m.tag, fsError('EBUSY', 'the root cannot be removed'));
+    if (!parent.node.unlink) return this.fail(m.tag, fsError('EOPNOTSUPP'));
+    return this.simple(m.tag, parent.node.unlink(e.name, (e.qid.type & QT.DIR) !== 0), { type: 'Rremove', tag: m.tag });
+  }
+
+  private async attrOf(e: FidEntry): Promise<FsResult<Attr>> {
+    return e.node.getattr();
+  }
+
+  private async stat(m: Req<'Tstat'>): Promise<Outcome> {
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(m.tag, r.error);
+    const e = r.value;
+    const a = await this.attrOf(e);
+    if (!a.ok) return this.fail(m.tag, a.error);
+    const dotu = this.dialect === '9P2000.u';
+    let ext = '';
+    if (dotu) {
+      const t = a.value.mode & S_IF.MT;
+      if (t === S_IF.LNK && e.node.readlink) {
+        const l = await e.node.readlink();
+        if (l.ok) ext = l.value;
+      } else if (t === S_IF.BLK || t === S_IF.CHR) {
+        ext = `${t === S_IF.BLK ? 'b' : 'c'} ${a.value.rdev >>> 8} ${a.value.rdev & 0xff}`;
+      }
+    }
+    return { reply: { type: 'Rstat', tag: m.tag, stat: statOf(e.parents.length === 0 ? '/' : e.name, a.value, dotu, ext) } };
+  }
+
+  private async setattrOn(e: FidEntry, changes: SetAttr): Promise<FsResult<void>> {
+    if (Object.keys(changes).length === 0) return { ok: true, value: undefined };
+    if (!e.node.setattr) return { ok: false, error: fsError('EOPNOTSUPP') };
+    return e.node.setattr(changes);
+  }
+
+  private async wstat(m: Req<'Twstat'>): Promise<Outcome> {
+    const t = m.tag;
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(t, r.error);
+    const e = r.value;
+    const changes = setattrOfWstat(m.stat, this.dialect === '9P2000.u');
+    const newName = m.stat.name;
+    const parent = e.parents[e.parents.length - 1];
+    // Check everything first, so that all changes happen or none do.
+    if (newName !== '' && newName !== e.name) {
+      if (badName(newName)) return this.fail(t, fsError('EINVAL', `invalid name ${JSON.stringify(newName)}`));
+      if (!parent) return this.fail(t, fsError('EBUSY', 'the root cannot be renamed'));
+      if (!parent.node.rename) return this.fail(t, fsError('EOPNOTSUPP'));
+    }
+    if (Object.keys(changes).length > 0 && !e.node.setattr) return this.fail(t, fsError('EOPNOTSUPP'));
+    const s = await this.setattrOn(e, changes);
+    if (!s.ok) return this.fail(t, s.error);
+    if (newName !== '' && newName !== e.name && parent) {
+      const parentEntry = { node: parent.node, parents: e.parents.slice(0, -1), name: parent.name };
+      return this.renameOutcome(t, parent, e.name, parentEntry, newName, { type: 'Rwstat', tag: t });
+    }
+    return { reply: { type: 'Rwstat', tag: t } };
+  }
+
+  private async renameOutcome(tag: number, oldDir: PathStep, oldName: string, newDir: Pick<FidEntry, 'node' | 'parents' | 'name'>, newName: string, reply: Reply): Promise<Outcome> {
+    if (!oldDir.node.rename) return this.fail(tag, fsError('EOPNOTSUPP'));
+    const r = await oldDir.node.rename(oldName, newDir.node, newName);
+    if (!r.ok) return this.fail(tag, r.error);
+    // Fids of this connection that went through the old name now go through the new one.
+    const newChain: PathStep[] = [...newDir.parents, { node: newDir.node, name: newDir.name }];
+    for (const [fid, f] of [...this.fidPairs()]) {
+      const chain = [...f.parents, { node: f.node, name: f.name }];
+      for (let k = 1; k < chain.length; k++) {
+        if (chain[k]!.name === oldName && chain[k - 1]!.node.qid.path === oldDir.node.qid.path) {
+          const rest = chain.slice(k + 1);
+          const full = [...newChain, { node: chain[k]!.node, name: newName }, ...rest];
+          const last = full.pop()!;
+          this.fids.set(fid, { ...f, parents: full, name: last.name });
+          break;
+        }
+      }
+    }
+    return { reply };
+  }
+
+  private *fidPairs(): IterableIterator<[number, FidEntry]> {
+    yield* this.fids.pairs();
+  }
+
+  private async getattr(m: Req<'Tgetattr'>): Promise<Outcome> {
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(m.tag, r.error);
+    const a = await this.attrOf(r.value);
+    if (!a.ok) return this.fail(m.tag, a.error);
+    const v = a.value;
+    const NS = 1_000_000_000n;
+    return {
+      reply: {
+        type: 'Rgetattr', tag: m.tag, valid: GETATTR.BASIC, qid: v.qid, mode: v.mode, uid: v.uid, gid: v.gid,
+        nlink: BigInt(v.nlink), rdev: BigInt(v.rdev), size: v.size, blksize: BigInt(v.blksize), blocks: v.blocks,
+        atimeSec: v.atimeNs / NS, atimeNsec: v.atimeNs % NS, mtimeSec: v.mtimeNs / NS, mtimeNsec: v.mtimeNs % NS,
+        ctimeSec: v.ctimeNs / NS, ctimeNsec: v.ctimeNs % NS, btimeSec: 0n, btimeNsec: 0n, gen: 0n, dataVersion: 0n,
+      },
+    };
+  }
+
+  private async xattrwalk(m: Req<'Txattrwalk'>): Promise<Outcome> {
+    const t = m.tag;
+    const r = this.entry(m.fid);
+    if (!r.ok) return this.fail(t, r.error);
+    const e = r.value;
+    // No extended attributes: the list is empty and every named one is absent.
+    if (m.name !== '') return this.fail(t, fsError('ENODATA'));
+    if (m.newfid !== m.fid && this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
+    if (this.fids.full()) return this.fail(t, fsError('EMFILE'));
+    return {
+      reply: { type: 'Rxattrwalk', tag: t, size: 0n },
+      commit: () => {
+        if (m.newfid !== m.fid && this.fids.has(m.newfid)) return this.errorReply(t, fsError('EBADF'));
+        this.fids.set(m.newfid, { ...e, open: { kind: 'xattr', data: new Uint8Array(0) }, removeOnClunk: false });
+        return undefined;
+      },
+    };
+  }
+}
+
+function stepOf(e: FidEntry): PathStep {
+  return { node: e.node, name: e.name };
+}
+
+function authNode(qid: Qid): FsNode {
+  const no = async (): Promise<FsResult<never>> => ({ ok: false, error: fsError('EINVAL', 'an auth fid is not a file') });
+  return { qid, getattr: no, walk: no, open: no, readdir: no };
+}
+

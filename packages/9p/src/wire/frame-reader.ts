@@ -1,0 +1,121 @@
+import { EOF, type Flow, FlowError } from '@flow/core';
+import { HEADER_SIZE } from './constants';
+
+export type FrameEvent =
+  | { readonly kind: 'frame'; readonly frame: Uint8Array }
+  /** A frame larger than the limit: its bytes were skipped, not buffered; the header is kept. */
+  | { readonly kind: 'oversize'; readonly code: number; readonly tag: number; readonly size: number }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'error'; readonly error: FlowError };
+
+/**
+ * Cuts a flow into 9P frames. A frame is never buffered beyond `maxSize` (the negotiated
+ * msize, or the maximum before Tversion): an oversized frame is skipped without allocating it,
+ * so a hostile peer cannot make us hold more than one read chunk plus one frame.
+ */
+export class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private done: FrameEvent | undefined;
+
+  constructor(
+    private readonly flow: Flow,
+    public maxSize: number,
+  ) {}
+
+  private async fill(): Promise<boolean> {
+    const r = await this.flow.read();
+    if (!r.ok) {
+      this.done = { kind: 'error', error: r.error };
+      return false;
+    }
+    if (r.value === EOF) {
+      this.done =
+        this.buffered === 0
+          ? { kind: 'end' }
+          : { kind: 'error', error: new FlowError('eof-early', `stream ended inside a 9P frame (${this.buffered} bytes)`) };
+      return false;
+    }
+    this.chunks.push(r.value);
+    this.buffered += r.value.length;
+    return true;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first;
+    return this.copyOut(n, false);
+  }
+
+  /** Takes `n` bytes: a view of the first chunk when it holds them all, else one copy. */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    return this.copyOut(n, true);
+  }
+
+  private copyOut(n: number, consume: boolean): Uint8Array {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let i = 0;
+    while (filled < n) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.length, n - filled);
+      out.set(c.subarray(0, k), filled);
+      filled += k;
+      if (consume) {
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      } else i++;
+    }
+    if (consume) this.buffered -= n;
+    return out;
+  }
+
+  private discard(n: number): void {
+    while (n > 0 && this.chunks.length > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        this.chunks.shift();
+        n -= c.length;
+        this.buffered -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(n);
+        this.buffered -= n;
+        n = 0;
+      }
+    }
+  }
+
+  async next(): Promise<FrameEvent> {
+    if (this.done) return this.done;
+    while (this.buffered < 4) if (!(await this.fill())) return this.done!;
+    const head = this.peek(4);
+    const size = (head[0]! | (head[1]! << 8) | (head[2]! << 16)) + head[3]! * 0x1000000;
+    if (size < HEADER_SIZE) {
+      this.done = { kind: 'error', error: new FlowError('protocol', `9P frame size ${size} is below 7`, { code: 'EPROTO' }) };
+      return this.done;
+    }
+    if (size > this.maxSize) {
+      while (this.buffered < HEADER_SIZE) if (!(await this.fill())) return this.done!;
+      const h = this.peek(HEADER_SIZE);
+      const event = { kind: 'oversize' as const, code: h[4]!, tag: h[5]! | (h[6]! << 8), size };
+      let left = size;
+      while (left > 0) {
+        if (this.buffered === 0 && !(await this.fill())) return this.done!;
+        const k = Math.min(left, this.buffered);
+        this.discard(k);
+        left -= k;
+      }
+      return event;
+    }
+    while (this.buffered < size) if (!(await this.fill())) return this.done!;
+    return { kind: 'frame', frame: this.take(size) };
+  }
+}

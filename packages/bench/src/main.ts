@@ -1,0 +1,63 @@
+import { cpus, loadavg } from 'node:os';
+import { formatCoreBench, runCoreBench } from './core-bench';
+import { positionals, Settings } from './options';
+import { formatTcpBench, runTcpBench } from './tcp-bench';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+
+/**
+ * `node dist/main.js [core] [tcp] [--bytes=512MiB ...]`: runs the chosen benchmarks (all by
+ * default) and prints one table each. Settings: see the README.
+ */
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const settings = new Settings(argv, process.env);
+  const chosen = positionals(argv);
+  const all = chosen.length === 0;
+  const verbose = settings.flag('verbose');
+  const log = (line: string): void => {
+    if (verbose) console.error(line);
+  };
+  // The load average tells readers how much other work shared the machine during the run.
+  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cpus, load average ${load()}`);
+  if (all || chosen.includes('core')) {
+    const result = await runCoreBench(
+      {
+        bytes: settings.size('core-bytes', 512 * MIB),
+        chunkSize: settings.size('core-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        verify: settings.flag('verify'),
+      },
+      log,
+    );
+    console.log(`\n${formatCoreBench(result)}`);
+  }
+  if (all || chosen.includes('tcp')) {
+    const result = await runTcpBench(
+      {
+        bytes: settings.size('tcp-bytes', 2 * GIB),
+        chunkSize: settings.size('tcp-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        pings: settings.count('pings', 20000),
+        slowSeconds: settings.number('slow-seconds', 3),
+        verify: settings.flag('verify'),
+        noSocat: settings.flag('no-socat'),
+        profileDir: settings.text('profile-dir'),
+      },
+      log,
+    );
+    console.log(`\n${formatTcpBench(result)}`);
+  }
+  console.log(`\nload average at the end: ${load()}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,9 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+  // The tests run the real `flow` binary, which loads dist/: build it from the current source first.
+  globalSetup: '<rootDir>/test/support/build-once.cjs',
+  testTimeout: 60000,
+};

@@ -1,0 +1,124 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { formatError, type Flow } from '@flow/core';
+import { exportDirectory, serve9p } from '@flow/9p';
+import type { Command } from '../command';
+import { parseEndpoint } from '../endpoints/registry';
+import { ExitCode } from '../exit-codes';
+import { runGracefulServer } from '../graceful-server';
+import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { UsageError } from '../usage-error';
+
+export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
+
+const usage = 'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--msize N] [--grace MS]';
+
+const options = {
+  listen: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'max-connections': { type: 'string' },
+  msize: { type: 'string' },
+  grace: { type: 'string' },
+} as const;
+
+/** Shell-quotes a word for the copy-and-paste lines, only when it needs it. */
+function quote(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How to reach the export from diod's tools, Linux's v9fs and our own client. */
+function reachLines(uri: string, dir: string): string[] {
+  const lines: string[] = [];
+  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(uri);
+  const unix = /^unix:\/\/(\/.*)$/.exec(uri);
+  if (tcp && (tcp[1] as string).startsWith('[')) {
+    // diod's tools cannot parse an IPv6 HOST:PORT (getaddrinfo fails on "[::1]:5640"), and
+    // Linux's trans=tcp expects an IPv4 address: do not print lines that would fail.
+    lines.push(`  (diod's tools and Linux's mount -t 9p trans=tcp want IPv4: serve on tcp://127.0.0.1:${tcp[2] as string} for them)`);
+  } else if (tcp) {
+    const host = tcp[1] as string;
+    const port = tcp[2] as string;
+    lines.push(`  diodls  -s ${host}:${port} -a ${quote(dir)} -l /`);
+    lines.push(`  diodcat -s ${host}:${port} -a ${quote(dir)} <file>`);
+    lines.push(`  mount -t 9p -o trans=tcp,port=${port},version=9p2000.L ${host} /mnt`);
+  } else if (unix) {
+    lines.push(`  mount -t 9p -o trans=unix,version=9p2000.L ${quote(decodeURIComponent(unix[1] as string))} /mnt`);
+  }
+  lines.push(`  flow 9p ls ${quote(uri)} /`);
+  return lines;
+}
+
+export const ninepServeCommand: Command = {
+  name: '9p serve',
+  summary: 'Export a directory over 9P (9P2000.L, .u and 9P2000), confined to it.',
+  usage,
+  details: `Serves [dir] (default: the current directory) on --listen (default ${DEFAULT_9P_URI}) until
+SIGINT/SIGTERM, and prints how to reach it. The attach names '', '/' and the directory's absolute
+path all mean the export root. Walks never leave the directory: '..' stops at its root and symbolic
+links are not followed out of it.
+
+Options:
+  --listen URI          where to listen (default ${DEFAULT_9P_URI}); also unix:///path
+  --read-only           refuse every change (EROFS)
+  --max-connections N   at most N clients at once (default 64)
+  --msize N             largest message size offered (default 65536)
+  --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
+
+Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory that does not exist,
+3 when the address cannot be bound.
+
+Examples:
+  flow 9p serve
+  flow 9p serve ./share --read-only
+  flow 9p serve /srv/export --listen tcp://[::1]:5640
+  flow 9p serve . --listen unix:///tmp/9p.sock`,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, options, '9p serve', usage);
+    expectPositionals(positionals, ['dir'], 1, '9p serve', usage);
+    const dir = path.resolve(positionals[0] ?? process.cwd());
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' is not a directory`, 'flow 9p serve ./share', '9p serve');
+    const concurrency = wholeNumber(values['max-connections'], 'max-connections', '9p serve', { min: 1, example: '16' }) ?? 64;
+    const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
+    const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
+    const readOnly = values['read-only'] === true;
+    const endpoint = parseEndpoint(typeof values.listen === 'string' ? values.listen : DEFAULT_9P_URI, 'listen', '--listen', '9p serve');
+    if (endpoint.scheme === 'stdio') {
+      throw new UsageError('flow 9p serve: --listen stdio: is not supported; listen on a socket', `--listen ${DEFAULT_9P_URI}`, '9p serve');
+    }
+
+    const bound = await endpoint.listen!();
+    if (!bound.ok) {
+      process.stderr.write(`flow 9p serve: cannot listen on ${endpoint.uri}: ${formatError(bound.error)}\n`);
+      return ExitCode.unavailable;
+    }
+    const listener = bound.value;
+    const fs = exportDirectory(dir, { readOnly });
+
+    const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
+      const peer = flow.label;
+      const summary = await serve9p(flow, fs, { signal: live, msize });
+      const how = summary.outcome === 'error' && summary.error ? `error: ${formatError(summary.error)}` : summary.outcome;
+      process.stderr.write(
+        `flow 9p serve: ${peer}: ${summary.dialect ?? 'no version'} session ended (${how}) after ${summary.requests} request(s)\n`,
+      );
+    };
+
+    await runGracefulServer(listener, handle, {
+      name: 'flow 9p serve',
+      concurrency,
+      graceMs,
+      onReady: () => {
+        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''}\n`);
+        process.stdout.write(`Serving ${dir} over 9P on ${listener.uri}. Reach it with:\n${reachLines(listener.uri, dir).join('\n')}\n`);
+      },
+    });
+    process.stderr.write('flow 9p serve: stopped\n');
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,114 @@
+import { formatError, proxy, type Flow } from '@flow/core';
+import type { Command } from '../command';
+import { directionReport } from '../direction-report';
+import { parseEndpoint } from '../endpoints/registry';
+import { ExitCode } from '../exit-codes';
+import { runGracefulServer } from '../graceful-server';
+import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { UsageError } from '../usage-error';
+
+const usage =
+  'flow proxy <listen-uri> <target-uri> [--max-connections N] [--idle-timeout MS] [--connect-timeout MS] [--grace MS] [--stats]';
+
+const options = {
+  'max-connections': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  grace: { type: 'string' },
+  stats: { type: 'boolean' },
+} as const;
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'Listen on one endpoint; for each flow accepted there, connect to the target and copy both ways.',
+  usage,
+  details: `Options:
+  --max-connections N   at most N connections at once; later ones wait in the listen backlog (default 256)
+  --idle-timeout MS     end a connection when no byte moved either way for MS milliseconds (default: none)
+  --connect-timeout MS  give up connecting to the target after MS milliseconds (default 10000)
+  --grace MS            on SIGINT/SIGTERM, stop accepting and give live connections MS milliseconds
+                        to finish before aborting them (default 10000); a second signal aborts at once
+  --stats               print one JSON line per finished connection on stdout: bytes, ops, rate and
+                        outcome (eof, error, aborted, timeout) of each direction
+
+The end of stream in one direction is passed on as a half-close (TCP FIN), so a request whose reply
+comes after the client's half-close works. Errors are not disguised as a clean end: both peers see a reset.
+Exit status: 0 after a stop by signal or once a one-flow listener (stdio:) is done, 2 for a bad
+command line, 3 when the listen endpoint cannot be bound.
+
+Examples:
+  flow proxy tcp://127.0.0.1:8080 tcp://127.0.0.1:80 --stats
+  flow proxy unix:///tmp/web.sock tcp://[::1]:8000 --max-connections 64 --idle-timeout 60000
+  flow proxy stdio: tcp://127.0.0.1:22        (as an ssh ProxyCommand)
+  flow proxy tcp://127.0.0.1:2323 pty:/bin/sh (a shell per connection; needs node-pty)`,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, options, 'proxy', usage);
+    expectPositionals(positionals, ['listen-uri', 'target-uri'], 0, 'proxy', usage);
+    const concurrency = wholeNumber(values['max-connections'], 'max-connections', 'proxy', { min: 1, example: '64' }) ?? 256;
+    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', 'proxy', { min: 1, example: '60000' });
+    const connectTimeoutMs = wholeNumber(values['connect-timeout'], 'connect-timeout', 'proxy', { min: 1, example: '5000' }) ?? 10_000;
+    const graceMs = wholeNumber(values.grace, 'grace', 'proxy', { min: 0, example: '5000' }) ?? 10_000;
+    const stats = values.stats === true;
+    const [listenUri, targetUri] = positionals as [string, string];
+    const from = parseEndpoint(listenUri, 'listen', '<listen-uri>', 'proxy');
+    const to = parseEndpoint(targetUri, 'connect', '<target-uri>', 'proxy');
+    if (stats && (from.scheme === 'stdio' || to.scheme === 'stdio')) {
+      throw new UsageError('flow proxy: --stats prints on stdout, which the stdio: endpoint carries; drop one of them', usage, 'proxy');
+    }
+
+    const bound = await from.listen!();
+    if (!bound.ok) {
+      process.stderr.write(`flow proxy: cannot listen on ${from.uri}: ${formatError(bound.error)}\n`);
+      return ExitCode.unavailable;
+    }
+    const listener = bound.value;
+    let next = 0;
+
+    const handle = async (client: Flow, live: AbortSignal): Promise<void> => {
+      const id = (next += 1);
+      const startedAt = new Date().toISOString();
+      const upstream = await to.connect!({ timeoutMs: connectTimeoutMs, signal: live });
+      if (!upstream.ok) {
+        client.abort(upstream.error);
+        process.stderr.write(`flow proxy: connection ${id} from ${client.label}: cannot connect to ${to.uri}: ${formatError(upstream.error)}\n`);
+        if (stats) writeStats({ connection: id, startedAt, peer: client.label, target: to.uri, outcome: 'connect-failed', error: formatError(upstream.error) });
+        return;
+      }
+      const result = await proxy(client, upstream.value, { idleTimeoutMs, signal: live });
+      if (stats) {
+        writeStats({
+          connection: id,
+          startedAt,
+          peer: client.label,
+          target: to.uri,
+          outcome: worst(result.aToB.outcome, result.bToA.outcome),
+          clientToTarget: directionReport(result.aToB),
+          targetToClient: directionReport(result.bToA),
+        });
+      }
+    };
+
+    const { summary, stoppedBySignal } = await runGracefulServer(listener, handle, {
+      name: 'flow proxy',
+      concurrency,
+      graceMs,
+      onReady: () => process.stderr.write(`flow proxy: listening on ${listener.uri}, forwarding to ${to.uri}\n`),
+    });
+    process.stderr.write(`flow proxy: stopped after ${summary.accepted} connection(s)\n`);
+    if (!stoppedBySignal && summary.stoppedBy.kind !== 'closed') {
+      process.stderr.write(`flow proxy: accepting failed: ${formatError(summary.stoppedBy)}\n`);
+      return ExitCode.failed;
+    }
+    return ExitCode.ok;
+  },
+};
+
+const severity = ['eof', 'timeout', 'aborted', 'error'] as const;
+/** The connection's overall outcome: the worse of its two directions. */
+function worst(a: (typeof severity)[number], b: (typeof severity)[number]): (typeof severity)[number] {
+  return severity.indexOf(a) >= severity.indexOf(b) ? a : b;
+}
+
+function writeStats(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}

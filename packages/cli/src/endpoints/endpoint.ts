@@ -1,0 +1,32 @@
+import type { Flow, FlowError, Listener, Result } from '@flow/core';
+
+export interface ConnectOptions {
+  /** Give up connecting after this long. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A listener as the commands use it: the core shape plus a printable address. */
+export interface EndpointListener extends Listener {
+  /** Where peers reach it, as a URI (with the real port when 0 was asked for). */
+  readonly uri: string;
+}
+
+/** One parsed endpoint: what a URI names, and how to connect to it and/or listen on it. */
+export interface Endpoint {
+  readonly uri: string;
+  readonly scheme: string;
+  connect?(options: ConnectOptions): Promise<Result<Flow, FlowError>>;
+  listen?(): Promise<Result<EndpointListener, FlowError>>;
+}
+
+/** A family of URI schemes served by one transport package. */
+export interface EndpointFamily {
+  readonly schemes: readonly string[];
+  /** One line per scheme for `flow --help`: the form and what it is. */
+  readonly help: readonly string[];
+  /** A correct URI to show when one of this family's URIs is wrong. */
+  readonly example: string;
+  /** The endpoint, or a message that names the wrong part of the URI, for what the command will do with it. */
+  parse(uri: string, scheme: string, role: 'connect' | 'listen'): Result<Endpoint, string>;
+}

@@ -1,0 +1,187 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect9p, type Client9p } from '@flow/9p';
+import { connect } from '@flow/tcp';
+import { diodTool, DiodServer, freePort, haveDiod } from './support/diod';
+import { killAllFlows, runFlow, startFlow, type FlowProcess } from './support/flow-process';
+import { randomData, sha256 } from './support/tcp-peer';
+
+let dir: string;
+let work: string;
+const clients: Client9p[] = [];
+const diods: DiodServer[] = [];
+const diod = haveDiod();
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'flow-9p-export-'));
+  work = mkdtempSync(path.join(os.tmpdir(), 'flow-9p-work-'));
+  writeFileSync(path.join(dir, 'hello.txt'), 'hello over 9p\n');
+  mkdirSync(path.join(dir, 'sub'));
+  writeFileSync(path.join(dir, 'sub', 'inner.txt'), 'inner\n');
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.abort();
+  await killAllFlows();
+  await Promise.all(diods.splice(0).map((d) => d.stop()));
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function serveExport(...extra: string[]): Promise<{ flow: FlowProcess; uri: string; port: number }> {
+  const flow = startFlow(['9p', 'serve', dir, '--listen', 'tcp://127.0.0.1:0', ...extra]);
+  const uri = await flow.listeningOn();
+  return { flow, uri, port: Number(/:(\d+)$/.exec(uri)?.[1]) };
+}
+
+async function client9p(uri: string, aname: string): Promise<Client9p | string> {
+  const flow = await connect(uri);
+  if (!flow.ok) throw new Error(flow.error.message);
+  const c = await connect9p(flow.value, { aname });
+  if (!c.ok) return c.error.message;
+  clients.push(c.value);
+  return c.value;
+}
+
+test('flow 9p serve prints the diod and Linux mount lines for its address', async () => {
+  const { flow, port } = await serveExport();
+  await flow.waitForStdoutLines(4);
+  const out = flow.stdout.toString();
+  expect(out).toContain(`diodls  -s 127.0.0.1:${port} -a ${dir} -l /`);
+  expect(out).toContain(`diodcat -s 127.0.0.1:${port} -a ${dir} <file>`);
+  expect(out).toContain(`mount -t 9p -o trans=tcp,port=${port},version=9p2000.L 127.0.0.1 /mnt`);
+});
+
+test("@flow/9p's client reads the export under the anames '', '/' and its absolute path, and no other", async () => {
+  const { uri } = await serveExport();
+  for (const aname of ['', '/', dir]) {
+    const c = await client9p(uri, aname);
+    if (typeof c === 'string') throw new Error(`aname '${aname}': ${c}`);
+    const file = await c.readFile('hello.txt');
+    expect(file.ok && Buffer.from(file.value).toString()).toBe('hello over 9p\n');
+    const list = await c.readdir('/');
+    expect(list.ok && list.value.map((e) => `${e.name}:${e.type}`).sort()).toEqual(['hello.txt:file', 'sub:directory']);
+  }
+  expect(await client9p(uri, '/some/other/path')).toMatch(/ENOENT|unknown aname/);
+});
+
+(diod ? test : test.skip)('diodls lists and diodcat reads the export (needs Debian package diod)', async () => {
+  const big = randomData(2 << 20);
+  writeFileSync(path.join(dir, 'big.bin'), big);
+  const { port } = await serveExport();
+  const server = `127.0.0.1:${port}`;
+  const ls = diodTool('diodls', ['-s', server, '-a', dir, '-l', '/']);
+  expect(ls.status).toBe(0);
+  expect(ls.stdout.toString()).toMatch(/hello\.txt/);
+  expect(ls.stdout.toString()).toMatch(/ sub\n/);
+  const cat = diodTool('diodcat', ['-s', server, '-a', '/', 'hello.txt']);
+  expect([cat.status, cat.stdout.toString()]).toEqual([0, 'hello over 9p\n']);
+  const bigCat = diodTool('diodcat', ['-s', server, '-a', dir, '-m', '65536', 'big.bin']);
+  expect(bigCat.status).toBe(0);
+  expect(sha256(bigCat.stdout)).toBe(sha256(big));
+});
+
+test('flow 9p put then get carries 3 MiB both ways, hash-checked', async () => {
+  const { uri } = await serveExport();
+  const data = randomData(3 << 20);
+  const local = path.join(work, 'up.bin');
+  writeFileSync(local, data);
+  const put = await runFlow(['9p', 'put', uri, '/sub/up.bin', local]);
+  expect([put.code, put.stderr]).toEqual([0, '']);
+  expect(sha256(readFileSync(path.join(dir, 'sub', 'up.bin')))).toBe(sha256(data));
+  const back = path.join(work, 'down.bin');
+  const get = await runFlow(['9p', 'get', uri, '/sub/up.bin', back]);
+  expect(get.code).toBe(0);
+  expect(sha256(readFileSync(back))).toBe(sha256(data));
+});
+
+test('flow 9p get - and cat print the file on stdout; put - reads stdin', async () => {
+  const { uri } = await serveExport();
+  expect((await runFlow(['9p', 'cat', uri, '/sub/inner.txt'])).stdout.toString()).toBe('inner\n');
+  expect((await runFlow(['9p', 'get', uri, '/hello.txt', '-'])).stdout.toString()).toBe('hello over 9p\n');
+  expect((await runFlow(['9p', 'put', uri, '/from-stdin.txt', '-'], 'typed\n')).code).toBe(0);
+  expect(readFileSync(path.join(dir, 'from-stdin.txt'), 'utf8')).toBe('typed\n');
+});
+
+test('flow 9p ls and stat describe what is there', async () => {
+  const { uri } = await serveExport();
+  const ls = await runFlow(['9p', 'ls', uri]);
+  expect([ls.code, ls.stdout.toString()]).toEqual([0, 'hello.txt\nsub/\n']);
+  const long = await runFlow(['9p', 'ls', uri, '/', '--long']);
+  expect(long.stdout.toString()).toMatch(/^-rw.* 14 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d hello\.txt\nd.* sub\n$/);
+  const stat = await runFlow(['9p', 'stat', uri, '/hello.txt', '--json']);
+  expect(JSON.parse(stat.stdout.toString())).toMatchObject({ name: 'hello.txt', type: 'file', size: 14 });
+});
+
+test('flow 9p mkdir and rm create and remove on the server', async () => {
+  const { uri } = await serveExport();
+  expect((await runFlow(['9p', 'mkdir', uri, '/made'])).code).toBe(0);
+  expect(existsSync(path.join(dir, 'made'))).toBe(true);
+  expect((await runFlow(['9p', 'rm', uri, '/made'])).code).toBe(0);
+  expect((await runFlow(['9p', 'rm', uri, '/hello.txt'])).code).toBe(0);
+  expect(existsSync(path.join(dir, 'made'))).toBe(false);
+  expect(existsSync(path.join(dir, 'hello.txt'))).toBe(false);
+});
+
+test('a missing remote file makes flow 9p cat exit 1 with a message that names it', async () => {
+  const { uri } = await serveExport();
+  const r = await runFlow(['9p', 'cat', uri, '/no-such-file']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/flow 9p cat \/no-such-file: not-found/);
+});
+
+test('flow 9p serve --read-only refuses a put with exit 1 and leaves the file alone', async () => {
+  const { uri } = await serveExport('--read-only');
+  const r = await runFlow(['9p', 'put', uri, '/hello.txt', '-'], 'overwritten');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/EROFS|read-only/i);
+  expect(readFileSync(path.join(dir, 'hello.txt'), 'utf8')).toBe('hello over 9p\n');
+});
+
+test('flow 9p serve of a directory that does not exist exits 2', async () => {
+  const r = await runFlow(['9p', 'serve', path.join(dir, 'missing'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/is not a directory/);
+});
+
+test('on SIGTERM flow 9p serve lets a live session go on within the grace and exits 0', async () => {
+  const { flow, uri, port } = await serveExport('--grace', '60000');
+  const c = await client9p(uri, '');
+  if (typeof c === 'string') throw new Error(c);
+  flow.child.kill('SIGTERM');
+  await flow.waitForStderr(/no longer accepting; 1 live connection/);
+  const file = await c.readFile('sub/inner.txt');
+  expect(file.ok && Buffer.from(file.value).toString()).toBe('inner\n');
+  const refused = await connect(`tcp://127.0.0.1:${port}`);
+  expect(refused.ok ? 'connected' : refused.error.kind).toBe('refused');
+  await c.close();
+  expect(await flow.exited).toEqual({ code: 0, signal: null });
+});
+
+(spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0 ? test : test.skip)(
+  'flow 9p get draws a progress bar with the rate when stderr is a terminal (needs script(1))',
+  async () => {
+    writeFileSync(path.join(dir, 'big.bin'), randomData(1 << 20));
+    const { uri } = await serveExport();
+    const bin = path.resolve(__dirname, '..', 'bin', 'flow.js');
+    const target = path.join(work, 'big.bin');
+    // script(1) gives the command a pseudo-terminal, so stderr is a TTY as for a user.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${bin} 9p get ${uri} /big.bin ${target}`, '/dev/null'], { timeout: 30000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toMatch(/\[#{24}\] 100\.0% {2}1\.00 MiB \/ 1\.00 MiB {2}[\d.]+ (B|KiB|MiB|GiB)\/s/);
+  },
+);
+
+(diod ? test : test.skip)('flow 9p ls and cat work against a diod server (needs Debian package diod)', async () => {
+  const port = await freePort();
+  const server = new DiodServer(dir, port);
+  diods.push(server);
+  await server.ready();
+  const uri = `tcp://127.0.0.1:${port}`;
+  const ls = await runFlow(['9p', 'ls', uri, '/', '--aname', dir]);
+  expect([ls.code, ls.stdout.toString()]).toEqual([0, 'hello.txt\nsub/\n']);
+  const cat = await runFlow(['9p', 'cat', uri, '/sub/inner.txt', '--aname', dir]);
+  expect(cat.stdout.toString()).toBe('inner\n');
+});

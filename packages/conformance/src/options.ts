@@ -1,0 +1,47 @@
+import type { Flow, FlowCapabilities } from '@flow/core';
+
+/** Two connected ends of one transport: what `a` writes, `b` reads, and the other way round. */
+export interface FlowPair {
+  readonly a: Flow;
+  readonly b: Flow;
+  /** Releases whatever the factory set up besides the flows (a listener, a temp dir). */
+  readonly cleanup?: () => Promise<void> | void;
+}
+
+/** The identifiers of the suite's checks, used to skip a check that cannot apply. */
+export type ConformanceCheck =
+  | 'integrity'
+  | 'writev'
+  | 'half-close'
+  | 'close-handshake'
+  | 'write-after-close'
+  | 'read-after-eof'
+  | 'concurrent-close'
+  | 'abort'
+  | 'backpressure'
+  | 'stats'
+  | 'handles'
+  | 'read-into'
+  | 'read-signal';
+
+export interface ConformanceOptions {
+  /** Title of the jest `describe` block. */
+  readonly name: string;
+  /** Makes a fresh connected pair; called once per test. */
+  readonly makePair: () => Promise<FlowPair> | FlowPair;
+  /**
+   * What the transport declares. Default: `a.capabilities` of a pair made at registration time
+   * when `makePair` returns synchronously; an asynchronous factory should pass them, because
+   * jest needs to know which tests to skip before any test runs.
+   */
+  readonly capabilities?: FlowCapabilities;
+  /**
+   * The largest transfer, in bytes; default 64 MiB. It must exceed what the transport can
+   * buffer, since the backpressure and abort checks rely on the writer being held back.
+   */
+  readonly maxBytes?: number;
+  /** Check id -> the reason it cannot apply; its tests are registered as skipped with the reason. */
+  readonly skip?: Partial<Record<ConformanceCheck, string>>;
+  /** Per-test jest timeout in milliseconds; default 60000. */
+  readonly timeoutMs?: number;
+}

@@ -1,0 +1,68 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let collector: (() => void) | undefined | null = null;
+
+/**
+ * A full garbage collection, so that memory samples count what is retained rather than garbage
+ * not yet collected. Node exposes `gc` only with `--expose-gc`; setting the flag at run time
+ * makes it available to contexts created afterwards. Returns false when that is not possible.
+ */
+export function collectGarbage(): boolean {
+  if (collector === null) {
+    collector = undefined;
+    const existing = (globalThis as { gc?: () => void }).gc;
+    if (typeof existing === 'function') {
+      collector = existing;
+    } else {
+      try {
+        setFlagsFromString('--expose-gc');
+        const fn: unknown = runInNewContext('gc');
+        if (typeof fn === 'function') collector = fn as () => void;
+      } catch {
+        collector = undefined;
+      }
+    }
+  }
+  if (!collector) return false;
+  collector();
+  return true;
+}
+
+export interface MemorySample {
+  readonly rss: number;
+  readonly arrayBuffers: number;
+}
+
+export function sampleMemory(): MemorySample {
+  collectGarbage();
+  const m = process.memoryUsage();
+  return { rss: m.rss, arrayBuffers: m.arrayBuffers };
+}
+
+/** Tracks the peak growth over a baseline. */
+export class MemoryWatch {
+  private readonly baseline: MemorySample;
+  private peakRss = 0;
+  private peakArrayBuffers = 0;
+  samples = 0;
+
+  constructor() {
+    this.baseline = sampleMemory();
+  }
+
+  sample(): void {
+    const s = sampleMemory();
+    this.samples += 1;
+    this.peakRss = Math.max(this.peakRss, s.rss - this.baseline.rss);
+    this.peakArrayBuffers = Math.max(this.peakArrayBuffers, s.arrayBuffers - this.baseline.arrayBuffers);
+  }
+
+  get rssGrowth(): number {
+    return this.peakRss;
+  }
+
+  get arrayBuffersGrowth(): number {
+    return this.peakArrayBuffers;
+  }
+}

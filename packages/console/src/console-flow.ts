@@ -1,0 +1,146 @@
+import {
+  EOF,
+  FlowError,
+  OK,
+  closedError,
+  err,
+  ok,
+  type CloseOptions,
+  type Flow,
+  type FlowCapabilities,
+  type FlowState,
+  type FlowStats,
+  type ReadIntoResult,
+  type ReadOptions,
+  type ReadResult,
+  type ReadState,
+  type WriteOptions,
+  type WriteResult,
+  type WriteState,
+} from '@flow/core';
+import type { Console, ConsoleBackend } from './console';
+import type { LineEnding } from './line-ending';
+
+/** What a backend hands to the shared console wrapper. */
+export interface ConsoleParts {
+  readonly backend: ConsoleBackend;
+  readonly flow: Flow;
+  readonly lineEnding: LineEnding;
+  /** Settles once the backend gave back everything (after the flow was closed or aborted). */
+  readonly released: () => Promise<void>;
+}
+
+/** The reason pending operations see when the console is disconnected. */
+function disconnectedError(): FlowError {
+  return new FlowError('closed', 'the console was disconnected');
+}
+
+/**
+ * The part every backend shares: a flow with `log` and `disconnect` on top. Backends extend it
+ * with their own accessors (window size, exit status, device settings).
+ */
+export class ConsoleFlow implements Console {
+  readonly backend: ConsoleBackend;
+  readonly lineEnding: LineEnding;
+  protected readonly inner: Flow;
+  private readonly releasedHook: () => Promise<void>;
+  private disconnectPromise: Promise<void> | undefined;
+
+  constructor(parts: ConsoleParts) {
+    this.backend = parts.backend;
+    this.inner = parts.flow;
+    this.lineEnding = parts.lineEnding;
+    this.releasedHook = parts.released;
+  }
+
+  get disconnected(): boolean {
+    return this.disconnectPromise !== undefined;
+  }
+
+  read(options?: ReadOptions): Promise<ReadResult> {
+    if (this.disconnected) return Promise.resolve(ok(EOF));
+    return this.inner.read(options).then((r) => (!r.ok && this.disconnected ? ok(EOF) : r));
+  }
+
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
+    if (this.disconnected) return Promise.resolve(ok(EOF));
+    return this.inner.readInto(buffer, options).then((r) => (!r.ok && this.disconnected ? ok(EOF) : r));
+  }
+
+  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+    if (this.disconnected) return Promise.resolve(err(closedError()));
+    return this.inner.write(buffer, options);
+  }
+
+  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
+    if (this.disconnected) return Promise.resolve(err(closedError()));
+    return this.inner.writev(buffers, options);
+  }
+
+  shutdownWrite(): Promise<WriteResult> {
+    if (this.disconnected) return Promise.resolve(OK);
+    return this.inner.shutdownWrite();
+  }
+
+  shutdownRead(): Promise<WriteResult> {
+    if (this.disconnected) return Promise.resolve(OK);
+    return this.inner.shutdownRead();
+  }
+
+  close(options?: CloseOptions): Promise<WriteResult> {
+    if (this.disconnected) return Promise.resolve(OK);
+    return this.inner.close(options);
+  }
+
+  abort(reason?: unknown): void {
+    this.inner.abort(reason);
+  }
+
+  log(line: string): Promise<void> {
+    if (typeof line !== 'string') throw new TypeError('log needs a string');
+    // Mirage: "If close was called before, str is discarded silently".
+    if (this.disconnected || this.inner.state !== 'open' || this.inner.writeState !== 'open') {
+      return Promise.resolve();
+    }
+    return this.inner.write(Buffer.from(line + this.lineEnding, 'utf8')).then(() => undefined);
+  }
+
+  disconnect(): Promise<void> {
+    if (this.disconnectPromise) return this.disconnectPromise;
+    // Set before the first await so that concurrent calls and later operations see it.
+    this.disconnectPromise = (async () => {
+      this.inner.abort(disconnectedError());
+      await this.inner.closed;
+      await this.releasedHook().catch(() => undefined);
+    })();
+    return this.disconnectPromise;
+  }
+
+  get stats(): FlowStats {
+    return this.inner.stats;
+  }
+
+  get capabilities(): FlowCapabilities {
+    return this.inner.capabilities;
+  }
+
+  get readState(): ReadState {
+    return this.disconnected ? 'shut' : this.inner.readState;
+  }
+
+  get writeState(): WriteState {
+    return this.disconnected ? 'shut' : this.inner.writeState;
+  }
+
+  get state(): FlowState {
+    return this.inner.state;
+  }
+
+  get closed(): Promise<FlowError | undefined> {
+    return this.inner.closed;
+  }
+
+  get label(): string {
+    return this.inner.label;
+  }
+}

@@ -1,0 +1,135 @@
+import { EOF } from '@flow/core';
+import { connect, connectPty, type PtyConsole, type PtyOptions } from '../src';
+import { loadOptional } from '../src/optional-module';
+import { pattern, readAll, readUntil, sha256, writeAll } from './support/io';
+import { alive, fixtureArgs } from './support/processes';
+
+async function pty(command: string, options: PtyOptions = {}): Promise<PtyConsole> {
+  const r = await connectPty(command, options);
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+/** Undoes the terminal's ONLCR output translation: every `\n` the program wrote came out as `\r\n`. */
+function undoOnlcr(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] === 0x0d && data[i + 1] === 0x0a) continue;
+    out[n++] = data[i];
+  }
+  return out.subarray(0, n);
+}
+
+describe('PTY console', () => {
+  test('cat under a PTY: input is echoed, output comes back with \\r\\n, ^D ends it with status 0', async () => {
+    const con = await pty('cat');
+    expect(con.capabilities.halfCloseWrite).toBe('emulated');
+    await con.log('hello');
+    // The terminal echoes the line, then cat prints it: both with the terminal's \r\n.
+    expect(await readUntil(con, 'hello\r\nhello\r\n')).toBe('hello\r\nhello\r\n');
+    // shutdownWrite types ^D at the start of a line: cat reads EOF and exits.
+    expect((await con.shutdownWrite()).ok).toBe(true);
+    const rest = await readAll(con);
+    expect(rest.toString('latin1')).not.toContain('hello');
+    expect(await con.exitStatus).toEqual({ exitCode: 0, signal: undefined });
+    expect(con.exit).toEqual({ exitCode: 0, signal: undefined });
+    const w = await con.write(Buffer.from('late'));
+    expect(w.ok ? 'ok' : w.error.kind).toBe('closed');
+    await con.disconnect();
+  });
+
+  test('a real /bin/sh runs commands typed into it; its exit status is available', async () => {
+    const r = await connect('pty:/bin/sh?cols=80&rows=24');
+    if (!r.ok || r.value.backend !== 'pty') throw new Error('expected a PTY console');
+    const sh = r.value;
+    await sh.log('echo $((6*7)); exit 3');
+    const out = (await readAll(sh)).toString('latin1');
+    expect(out).toContain('42\r\n');
+    expect((await sh.exitStatus).exitCode).toBe(3);
+    await sh.log('dropped: the program is gone');
+    await sh.disconnect();
+  });
+
+  test('resize changes the window size the program sees', async () => {
+    const sh = await pty('/bin/sh', { cols: 80, rows: 24 });
+    expect(sh.resize(100, 40).ok).toBe(true);
+    expect([sh.cols, sh.rows]).toEqual([100, 40]);
+    await sh.log('stty size; exit');
+    expect((await readAll(sh)).toString('latin1')).toMatch(/(^|\s)40 100\r\n/);
+    const after = sh.resize(90, 30);
+    expect(after.ok ? 'ok' : after.error.kind).toBe('closed');
+    expect(() => sh.resize(0, 10)).toThrow(RangeError);
+    await sh.disconnect();
+  });
+
+  test('disconnect ends the program and its children: no orphan process is left', async () => {
+    const sh = await pty('/bin/sh', { args: ['-c', 'sleep 1000 & echo "child=$!"; wait'] });
+    const text = await readUntil(sh, /child=\d+\r\n/);
+    const grandchild = Number(/child=(\d+)/.exec(text)?.[1]);
+    expect(alive(grandchild)).toBe(true);
+    await sh.disconnect();
+    expect(sh.exit?.signal).toBe(1); // SIGHUP
+    expect(alive(sh.pid)).toBe(false);
+    // sleep got the hangup too; wait for the reaper (init) if it has not run yet.
+    for (let i = 0; i < 100 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(grandchild)).toBe(false);
+    const read = await sh.read();
+    expect(read.ok && read.value === EOF).toBe(true);
+  });
+
+  test('a program that ignores the hangup is killed after killTimeoutMs', async () => {
+    const sh = await pty('/bin/sh', { args: ['-c', "trap '' HUP; echo armed; while :; do sleep 1; done"], killTimeoutMs: 100 });
+    await readUntil(sh, 'armed');
+    await sh.disconnect();
+    expect(sh.exit?.signal).toBe(9);
+    expect(alive(sh.pid)).toBe(false);
+  });
+
+  test('a missing command or working directory is a not-found error, nothing is spawned', async () => {
+    const r = await connectPty('no-such-command-here');
+    expect(r.ok ? 'ok' : r.error.kind).toBe('not-found');
+    const d = await connectPty('/bin/sh', { cwd: '/no/such/dir' });
+    expect(d.ok ? 'ok' : d.error.kind).toBe('not-found');
+  });
+
+  test('a missing optional module is an unsupported error that says what to install', () => {
+    const r = loadOptional('no-such-optional-module-xyz', 'the PTY console', (m): m is object => typeof m === 'object');
+    expect(r.ok ? 'ok' : r.error.kind).toBe('unsupported');
+    expect(r.ok ? '' : r.error.message).toContain('npm install no-such-optional-module-xyz');
+  });
+});
+
+describe('stdio console through a real PTY', () => {
+  test('the child puts its TTY in raw mode, a 16 MiB binary round trip is intact, disconnect restores the mode', async () => {
+    const size = 16 * 1024 * 1024;
+    const con = await pty(process.execPath, { args: fixtureArgs('stdio-echo.ts', [String(size)]) });
+    // Before this line the terminal is still cooked (echo, line editing): wait for raw mode.
+    const banner = await readUntil(con, '\r\n');
+    expect(banner).toBe('READY raw=true tty=true\r\n');
+    const data = pattern(size, 11);
+    const [, out] = await Promise.all([writeAll(con, data, 64 * 1024), readAll(con)]);
+    // After its disconnect the child reports the terminal mode: raw mode was put back.
+    const trailer = Buffer.from('RESTORED isRaw=false\r\n');
+    expect(out.subarray(out.length - trailer.length).toString('latin1')).toBe(trailer.toString('latin1'));
+    // Raw input is 8-bit clean (no ICRNL, no ^C/^D/^S handling); on output libuv keeps ONLCR.
+    const echoed = undoOnlcr(out.subarray(0, out.length - trailer.length));
+    expect(echoed.length).toBe(size);
+    expect(sha256(echoed)).toBe(sha256(data));
+    expect((await con.exitStatus).exitCode).toBe(0);
+    await con.disconnect();
+  });
+
+  test('raw mode is restored on process exit, even without disconnect', async () => {
+    // The fixture sets raw mode on /dev/tty and exits at once; with its stdio redirected away
+    // from the terminal, stty afterwards shows what the exit left behind.
+    const script = `"${process.execPath}" ${fixtureArgs('raw-exit.ts').map((a) => `"${a}"`).join(' ')} </dev/null >/dev/null 2>&1; echo "status=$?"; stty -a`;
+    const sh = await pty('/bin/sh', { args: ['-c', script] });
+    const out = (await readAll(sh)).toString('latin1');
+    expect(out).toContain('status=0');
+    // A terminal left raw would show -icanon -echo.
+    expect(out).toMatch(/(^|\s)icanon(\s|$)/m);
+    expect(out).toMatch(/(^|\s)echo(\s|$)/m);
+    await sh.disconnect();
+  });
+});

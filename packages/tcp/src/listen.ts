@@ -1,0 +1,276 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { AcceptQueue, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { checkPort, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
+import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
+import { probeSocketFile, unlinkIfStale } from './stale-socket';
+import { wrapSocket, type TcpFlow } from './tcp-flow';
+
+export interface ListenOptions {
+  /** Keepalive for every accepted flow, applied before it is handed out. */
+  readonly keepalive?: Keepalive;
+  /**
+   * The kernel's accept backlog, and the number of connections queued for `accept()` before
+   * new ones are reset. Default 511 (Node's default).
+   */
+  readonly backlog?: number;
+  /** Turn Nagle's algorithm off on every accepted flow. */
+  readonly noDelay?: boolean;
+  /**
+   * For Unix-domain sockets: if the path is a socket file that nobody listens on (left by a
+   * process that died), remove it and bind. A file someone listens on, or that is not a socket,
+   * is never removed. Default false: such a path gives an `in-use` error that says what to do.
+   */
+  readonly unlinkStale?: boolean;
+  /**
+   * Most live flows from this listener at once; connections beyond it are reset at once, so a
+   * flood of peers cannot exhaust file descriptors. Default 10000.
+   */
+  readonly maxConnections?: number;
+  /** Read buffer per flow before its socket is paused. Default 256 KiB. */
+  readonly highWaterMark?: number;
+}
+
+/** A listening socket whose connections arrive as TcpFlows (mirage's `listen` / `unlisten`). */
+export interface TcpListener extends Listener<Endpoint> {
+  /** Live flows that came from this listener (accepted or still queued). */
+  readonly connections: number;
+  accept(options?: AcceptOptions): Promise<Result<TcpFlow, FlowError>>;
+  [Symbol.asyncIterator](): AsyncIterator<TcpFlow>;
+  /** Stop accepting (mirage's `unlisten`): the socket is closed, live flows are untouched. */
+  close(): Promise<void>;
+  /** The same as `close`. */
+  unlisten(): Promise<void>;
+  /**
+   * Stop accepting and end every live flow (mirage's `disconnect`): with `timeoutMs` each flow
+   * gets that long for the close handshake before it is aborted; without it, flows are aborted
+   * (TCP RST) at once. Resolves when every flow is released.
+   */
+  closeAll(options?: { readonly timeoutMs?: number }): Promise<void>;
+}
+
+const DEFAULT_BACKLOG = 511;
+const DEFAULT_MAX_CONNECTIONS = 10000;
+
+function checkListenTarget(target: ListenTarget): ListenTarget {
+  if (typeof target !== 'object' || target === null) throw new TypeError('listen needs a URI string or { host?, port } or { path }');
+  if ('path' in target) {
+    if (typeof target.path !== 'string' || target.path === '') throw new TypeError('path must be a non-empty string');
+    return target;
+  }
+  if (target.host !== undefined && (typeof target.host !== 'string' || target.host === '')) {
+    throw new TypeError('host must be a non-empty string when given');
+  }
+  checkPort(target.port, true);
+  return target;
+}
+
+function checkOptions(options: ListenOptions): void {
+  const { backlog, maxConnections, keepalive, highWaterMark } = options;
+  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog >= 1)) throw new RangeError('backlog must be an integer >= 1');
+  if (maxConnections !== undefined && !(maxConnections >= 1)) throw new RangeError('maxConnections must be >= 1');
+  if (highWaterMark !== undefined && !(highWaterMark > 0)) throw new RangeError('highWaterMark must be > 0');
+  if (keepalive !== undefined) checkKeepalive(keepalive);
+}
+
+/**
+ * Binds and listens. `tcp://127.0.0.1:0` (port 0: the kernel picks one; read it from
+ * `address`), `tcp://[::]:0` or `{ port }` without a host (dual-stack: IPv4 peers appear as
+ * IPv4), `unix:///path`. Resolves with the listener or a typed error (`in-use`, `permission`,
+ * `invalid` for a malformed URI, ...). Throws only for bad arguments (a port outside 0-65535).
+ */
+export function listen(target: string | ListenTarget, options: ListenOptions = {}): Promise<Result<TcpListener, FlowError>> {
+  let t: ListenTarget;
+  if (typeof target === 'string') {
+    const parsed = parseEndpoint(target);
+    if (!parsed.ok) return Promise.resolve(parsed);
+    t = parsed.value;
+  } else {
+    t = checkListenTarget(target);
+  }
+  checkOptions(options);
+  return 'path' in t ? listenUnix(t.path, options) : listenTcp(t, options);
+}
+
+/** Listens once; resolves with the server or the bind error. */
+function bind(options: ListenOptions, how: { path: string } | { host: string; port: number; ipv6Only: boolean }): Promise<Result<Server, FlowError>> {
+  const server = createServer({ allowHalfOpen: true });
+  return new Promise((resolve) => {
+    const onError = (e: unknown): void => {
+      server.off('listening', onListening);
+      server.close();
+      resolve(err(fromNodeError(e)));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve(ok(server));
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ ...how, backlog: options.backlog ?? DEFAULT_BACKLOG });
+  });
+}
+
+async function listenTcp(t: { host?: string; port: number; ipv6Only?: boolean }, options: ListenOptions): Promise<Result<TcpListener, FlowError>> {
+  const port = t.port;
+  let r = await bind(options, { host: t.host ?? '::', port, ipv6Only: t.ipv6Only === true });
+  if (!r.ok && t.host === undefined && (r.error.code === 'EAFNOSUPPORT' || r.error.code === 'EADDRNOTAVAIL')) {
+    // A host without IPv6: "any address" falls back to IPv4 only.
+    r = await bind(options, { host: '0.0.0.0', port, ipv6Only: false });
+  }
+  if (!r.ok) {
+    const where = t.host === undefined ? `port ${port}` : formatEndpoint(ipEndpoint(t.host, port));
+    return err(describeBindError(r.error, where));
+  }
+  const info = r.value.address() as AddressInfo;
+  return ok(new SocketListener(r.value, { family: info.family === 'IPv6' ? 'IPv6' : 'IPv4', address: info.address, port: info.port }, options));
+}
+
+async function listenUnix(path: string, options: ListenOptions): Promise<Result<TcpListener, FlowError>> {
+  const where = formatEndpoint({ family: 'unix', path });
+  let r = await bind(options, { path });
+  if (!r.ok && r.error.code === 'EADDRINUSE') {
+    const state = await probeSocketFile(path);
+    if (state === 'stale' && options.unlinkStale === true && (await unlinkIfStale(path))) {
+      r = await bind(options, { path });
+    } else if (state === 'absent') {
+      // Someone removed it between our bind and the probe: one more try.
+      r = await bind(options, { path });
+    } else {
+      return err(staleError(r.error, path, where, state));
+    }
+  }
+  if (!r.ok) return err(describeBindError(r.error, where));
+  return ok(new SocketListener(r.value, { family: 'unix', path }, options));
+}
+
+function staleError(e: FlowError, path: string, where: string, state: string): FlowError {
+  const opts = { code: e.code, syscall: e.syscall ?? 'bind', cause: e };
+  if (state === 'stale') {
+    return new FlowError(
+      'in-use',
+      `cannot listen on ${where}: ${path} is a stale socket file (nobody listens on it); remove it, or pass { unlinkStale: true } to remove such files`,
+      opts,
+    );
+  }
+  if (state === 'not-a-socket') {
+    return new FlowError('in-use', `cannot listen on ${where}: ${path} exists and is not a socket (it is never removed)`, opts);
+  }
+  return new FlowError('in-use', `cannot listen on ${where}: another process is listening on ${path}`, opts);
+}
+
+function describeBindError(e: FlowError, where: string): FlowError {
+  const opts = { code: e.code, syscall: e.syscall ?? 'bind', cause: e };
+  if (e.kind === 'in-use') return new FlowError('in-use', `cannot listen on ${where}: the address is already in use`, opts);
+  if (e.kind === 'permission') return new FlowError('permission', `cannot listen on ${where}: permission denied`, opts);
+  return new FlowError(e.kind, `cannot listen on ${where}: ${e.message}`, opts);
+}
+
+class SocketListener implements TcpListener {
+  private readonly queue: AcceptQueue;
+  private readonly live = new Set<TcpFlow>();
+  private readonly maxConnections: number;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    readonly address: Endpoint,
+    private readonly options: ListenOptions,
+  ) {
+    this.queue = new AcceptQueue(options.backlog ?? DEFAULT_BACKLOG);
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('connection', (socket: Socket) => this.onConnection(socket));
+    // Accept failures (EMFILE, ...) are reported here; they must not crash the process, and
+    // libuv keeps accepting once the condition clears.
+    server.on('error', () => undefined);
+  }
+
+  get connections(): number {
+    return this.live.size;
+  }
+
+  get closedForAccept(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => undefined);
+    if (this.closing || this.live.size >= this.maxConnections) {
+      refuse(socket);
+      return;
+    }
+    let flow: TcpFlow;
+    try {
+      const keepalive = this.options.keepalive ? applyKeepalive(socket, this.options.keepalive) : undefined;
+      if (this.options.noDelay === true) socket.setNoDelay(true);
+      const unix = this.address.family === 'unix';
+      flow = wrapSocket(socket, {
+        src: unix ? this.address : ipEndpoint(socket.localAddress, socket.localPort),
+        dst: unix ? { family: 'unix', path: '' } : ipEndpoint(socket.remoteAddress, socket.remotePort),
+        keepalive,
+        noDelay: this.options.noDelay === true,
+        highWaterMark: this.options.highWaterMark,
+      });
+    } catch {
+      // The peer was gone before we could set it up.
+      socket.destroy();
+      return;
+    }
+    this.live.add(flow);
+    void flow.closed.then(() => this.live.delete(flow));
+    this.queue.offer(flow);
+  }
+
+  async accept(options?: AcceptOptions): Promise<Result<TcpFlow, FlowError>> {
+    // Only TcpFlows are ever offered to the queue.
+    return (await this.queue.accept(options)) as Result<TcpFlow, FlowError>;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TcpFlow> {
+    for (;;) {
+      const r = await this.accept();
+      if (!r.ok) return;
+      yield r.value;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.queue.close();
+    // server.close() closes the listening socket at once (and unlinks a Unix socket file); its
+    // callback would wait for every live connection, which must not matter here.
+    this.closing = new Promise<void>((resolve) => {
+      try {
+        this.server.close();
+      } catch {
+        // Already closed.
+      }
+      setImmediate(resolve);
+    });
+    return this.closing;
+  }
+
+  unlisten(): Promise<void> {
+    return this.close();
+  }
+
+  async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    await this.close();
+    const flows = [...this.live];
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      await Promise.all(flows.map((f) => f.close({ timeoutMs })));
+    } else {
+      for (const f of flows) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
+    }
+    await Promise.all(flows.map((f) => f.closed));
+  }
+}
+
+function refuse(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    // Unix-domain sockets have no RST.
+    socket.destroy();
+  }
+}
