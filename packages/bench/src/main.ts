@@ -1,6 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { formatCoreBench, runCoreBench } from './core-bench';
-import { positionals, Settings } from './options';
+import { formatNinepBench, runNinepBench } from './ninep-bench';
+import { parseSizeList, positionals, Settings } from './options';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
 
 const KIB = 1024;
@@ -8,7 +9,7 @@ const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
 
 /**
- * `node dist/main.js [core] [tcp] [--bytes=512MiB ...]`: runs the chosen benchmarks (all by
+ * `node dist/main.js [core] [tcp] [9p] [--bytes=512MiB ...]`: runs the chosen benchmarks (all by
  * default) and prints one table each. Settings: see the README.
  */
 async function main(): Promise<void> {
@@ -50,6 +51,22 @@ async function main(): Promise<void> {
       log,
     );
     console.log(`\n${formatTcpBench(result)}`);
+  }
+  if (all || chosen.includes('9p')) {
+    const result = await runNinepBench(
+      {
+        bytes: settings.size('ninep-bytes', 200 * MIB),
+        msizes: parseSizeList(settings.text('ninep-msizes') ?? '8192,65536'),
+        runs: settings.count('runs', 5),
+        threads: settings.count('ninep-threads', 4),
+        loadSeconds: settings.count('ninep-seconds', 3),
+        noLoad: settings.flag('ninep-no-load'),
+        profileDir: settings.text('profile-dir'),
+        ...(settings.flag('ninep-defaults-only') ? { variants: [{ name: 'flow' }] } : {}),
+      },
+      log,
+    );
+    console.log(`\n${formatNinepBench(result)}`);
   }
   console.log(`\nload average at the end: ${load()}`);
 }

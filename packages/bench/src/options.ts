@@ -22,6 +22,13 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+/** Parses a comma-separated list of sizes (`8192,64KiB`). */
+export function parseSizeList(text: string): number[] {
+  const items = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (items.length === 0) throw new RangeError(`not a list of sizes: ${JSON.stringify(text)}`);
+  return items.map(parseSize);
+}
+
 export function parsePositive(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new RangeError(`not a positive number: ${JSON.stringify(text)}`);

@@ -3,6 +3,7 @@ import type { ConformanceCheck, FlowPair } from './options';
 
 /** What a running check gets: the transport's declared facts and a way to open pairs. */
 export interface CaseEnv {
+  /** Known once the first pair is open when they were not declared up front: read after `open`. */
   readonly capabilities: FlowCapabilities;
   readonly maxBytes: number;
   /** A fresh pair; whatever the check leaves open is aborted and cleaned up after it. */

@@ -2,13 +2,9 @@ import { Duplex, PassThrough } from 'node:stream';
 import { EOF, fromDuplex } from '@flow/core';
 
 describe('fromDuplex', () => {
-  // Known @flow/core defect: a write resolves as soon as Node's write() returns true, but Node
-  // keeps a reference to the caller's buffer (it does not copy) until the write callback runs.
-  // A caller that refills its buffer once the promise settled, as the contract allows, changes
-  // the bytes still queued. Over TCP the same happens whenever libuv queues a partial write.
-  // Marked failing until fromDuplex resolves in the write callback (or copies); then this starts
-  // to fail and `.failing` must go.
-  test.failing('a buffer refilled after its write resolved does not change the bytes the peer reads', async () => {
+  // Node keeps a reference to a written Buffer until the write callback runs; the adapter must
+  // not resolve a write before that, or a caller reusing the buffer changes bytes still queued.
+  test('a buffer refilled after its write resolved does not change the bytes the peer reads', async () => {
     const forward = new PassThrough();
     const backward = new PassThrough();
     const a = fromDuplex(Duplex.from({ readable: backward, writable: forward }));

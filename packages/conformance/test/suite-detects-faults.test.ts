@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { OK, pair, type Flow, type FlowStats, type ReadOptions, type ReadResult, type WriteResult } from '@flow/core';
+import { abortedError, err, OK, pair, type Flow, type FlowState, type FlowStats, type ReadOptions, type ReadResult, type WriteResult } from '@flow/core';
 import type { FlowPair } from '../src';
 import { run } from '../src/describe-flow-conformance';
 import { allCases } from '../src/suite';
@@ -32,9 +32,14 @@ class CorruptingFlow extends WrappedFlow {
 
 /** close() that only shuts down the write side and does not wait for the peer. */
 class HastyCloseFlow extends WrappedFlow {
+  private closing = false;
   override async close(): Promise<WriteResult> {
+    this.closing = true;
     await this.inner.shutdownWrite();
     return OK;
+  }
+  override get state(): FlowState {
+    return this.closing ? 'closing' : this.inner.state;
   }
 }
 
@@ -47,6 +52,15 @@ class UnboundedFlow extends WrappedFlow {
   }
   override shutdownWrite(): Promise<WriteResult> {
     return this.chain.then(() => this.inner.shutdownWrite());
+  }
+}
+
+/** Holds back its writer correctly but keeps every buffer it was given. */
+class HoardingFlow extends WrappedFlow {
+  private readonly hoard: Uint8Array[] = [];
+  override write(buffer: Uint8Array): Promise<WriteResult> {
+    this.hoard.push(buffer);
+    return this.inner.write(buffer);
   }
 }
 
@@ -65,7 +79,7 @@ class GreedyReadFlow extends WrappedFlow {
     const signal = options?.signal;
     if (!signal) return inner;
     return new Promise((resolve) => {
-      signal.addEventListener('abort', () => resolve({ ok: false, error: new Error('x') as never }), { once: true });
+      signal.addEventListener('abort', () => resolve(err(abortedError(signal.reason))), { once: true });
       void inner.then(resolve);
     });
   }
@@ -77,19 +91,25 @@ describe('the suite fails a flow that breaks the contract', () => {
   });
 
   test('close-handshake catches a close() that does not wait for the peer', async () => {
-    await expect(runCase('close() does not resolve before the peer closes', wrapped((f) => new HastyCloseFlow(f)))).rejects.toThrow();
+    await expect(runCase('close() does not resolve before the peer closes', wrapped((f) => new HastyCloseFlow(f)))).rejects.toThrow(
+      /resolved before the peer closed/,
+    );
   });
 
   test('backpressure catches a writer that is never held back', async () => {
-    await expect(runCase('a writer pushing', wrapped((f) => new UnboundedFlow(f)), 16 * MiB)).rejects.toThrow();
+    await expect(runCase('a writer pushing', wrapped((f) => new UnboundedFlow(f)), 16 * MiB)).rejects.toThrow(/never held back/);
+  });
+
+  test('backpressure catches a flow that keeps the buffers it was given', async () => {
+    await expect(runCase('a writer pushing', wrapped((f) => new HoardingFlow(f)), 32 * MiB)).rejects.toThrow(/buffer memory grew/);
   });
 
   test('stats catches a byte count that does not match what was sent', async () => {
-    await expect(runCase('stats agree with the bytes', wrapped((f) => new LyingStatsFlow(f)))).rejects.toThrow();
+    await expect(runCase('stats agree with the bytes', wrapped((f) => new LyingStatsFlow(f)))).rejects.toThrow(/bytesAccepted/);
   });
 
   test('read-signal catches a cancelled read that consumed data', async () => {
-    await expect(runCase('a pending read aborted by its signal', wrapped((f) => new GreedyReadFlow(f)))).rejects.toThrow();
+    await expect(runCase('a pending read aborted by its signal', wrapped((f) => new GreedyReadFlow(f)))).rejects.toThrow(/consumed data/);
   });
 
   test('abort catches a declared capability the peer does not observe', async () => {
@@ -114,7 +134,7 @@ describe('the suite fails a flow that breaks the contract', () => {
     const found = allCases(MiB).find((c) => c.title.startsWith('no socket or pipe is left open after both ends close'));
     if (!found) throw new Error('handles case not found');
     try {
-      await expect(run({ name: 'self-test', makePair: leaky }, undefined, MiB, found)()).rejects.toThrow();
+      await expect(run({ name: 'self-test', makePair: leaky }, undefined, MiB, found)()).rejects.toThrow(/TCPServerWrap/);
     } finally {
       await Promise.all(leaked.map((s) => new Promise((resolve) => s.close(resolve))));
     }

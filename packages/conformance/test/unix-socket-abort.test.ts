@@ -2,11 +2,9 @@ import { EOF } from '@flow/core';
 import { unixPair } from './socket-pairs';
 
 describe('fromDuplex over a Unix-domain socket', () => {
-  // Known @flow/core defect: fromDuplex declares abort 'rst' for every net.Socket, but a
-  // Unix-domain socket cannot send a reset (resetAndDestroy refuses a pipe handle and the
-  // adapter falls back to destroy), so the peer sees EOF. Marked failing until core declares
-  // 'close' for non-TCP sockets; then this starts to fail and `.failing` must go.
-  test.failing('declares the abort its peer really observes', async () => {
+  // A Unix-domain socket cannot send a reset (resetAndDestroy refuses a pipe handle), so the
+  // capability fromDuplex declares must be 'close': the peer sees a plain EOF.
+  test('declares the abort its peer really observes', async () => {
     const { a, b, cleanup } = await unixPair({ trustDefaults: true });
     try {
       a.abort();

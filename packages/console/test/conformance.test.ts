@@ -1,7 +1,13 @@
 import { describeFlowConformance } from '@flow/conformance';
-import { connectSerial, consolePair } from '../src';
-import { startPtyLine } from './support/socat';
+import { consolePair } from '../src';
 import { stdioOverChildPipes } from './support/stdio-bridge';
+
+// Where the suite does not run, and why:
+// - serial: a serial line has no end of stream (halfCloseWrite 'none'), while most checks read
+//   until the peer's EOF; serial.test.ts checks integrity both ways, close and release instead.
+// - pty: the far end is a program on a terminal, not a flow in this process, and a terminal
+//   rewrites bytes (echo, ONLCR) unless that program switches them off; pty.test.ts runs a real
+//   program instead, including a stdio console in raw mode under the PTY.
 
 describeFlowConformance({
   name: 'consolePair()',
@@ -17,27 +23,4 @@ describeFlowConformance({
   makePair: stdioOverChildPipes,
   capabilities: { halfCloseWrite: 'native', halfCloseRead: 'emulated', abort: 'close' },
   maxBytes: 16 * 1024 * 1024,
-});
-
-describeFlowConformance({
-  name: 'connectSerial() on both ends of a socat pty pair',
-  makePair: async () => {
-    const line = await startPtyLine();
-    const a = await connectSerial(line.paths[0]);
-    const b = await connectSerial(line.paths[1]);
-    if (!a.ok) throw a.error;
-    if (!b.ok) throw b.error;
-    return {
-      a: a.value,
-      b: b.value,
-      cleanup: async () => {
-        await a.value.disconnect();
-        await b.value.disconnect();
-        await line.stop();
-      },
-    };
-  },
-  capabilities: { halfCloseWrite: 'none', halfCloseRead: 'emulated', abort: 'close' },
-  maxBytes: 8 * 1024 * 1024,
-  timeoutMs: 15000,
 });

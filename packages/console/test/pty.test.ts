@@ -2,7 +2,7 @@ import { EOF } from '@flow/core';
 import { connect, connectPty, type PtyConsole, type PtyOptions } from '../src';
 import { loadOptional } from '../src/optional-module';
 import { pattern, readAll, readUntil, sha256, writeAll } from './support/io';
-import { alive, fixtureArgs } from './support/processes';
+import { activeHandles, alive, fixtureArgs, handlesBackTo, openFds } from './support/processes';
 
 async function pty(command: string, options: PtyOptions = {}): Promise<PtyConsole> {
   const r = await connectPty(command, options);
@@ -76,6 +76,18 @@ describe('PTY console', () => {
     expect(alive(grandchild)).toBe(false);
     const read = await sh.read();
     expect(read.ok && read.value === EOF).toBe(true);
+  });
+
+  test('disconnect releases the terminal: no handle or descriptor is left open', async () => {
+    const handles = activeHandles();
+    const fds = openFds();
+    const con = await pty('cat');
+    await con.log('ping');
+    await readUntil(con, 'ping\r\nping\r\n');
+    expect(activeHandles().length).toBeGreaterThan(handles.length);
+    await con.disconnect();
+    expect(await handlesBackTo(handles)).toEqual(handles);
+    expect(openFds()).toBe(fds);
   });
 
   test('a program that ignores the hangup is killed after killTimeoutMs', async () => {

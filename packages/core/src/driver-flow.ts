@@ -102,7 +102,7 @@ class DriverFlow implements Flow, InboundPort {
   private inbound: 'open' | 'eof' | FlowError = 'open';
   private readShut = false;
   private paused = false;
-  private readWaiters = new Set<() => void>();
+  private readWaiters: ReadWaiter[] = [];
   private readonly peerDone: Deferred<void> = deferred();
 
   // Outbound.
@@ -190,37 +190,43 @@ class DriverFlow implements Flow, InboundPort {
     return this.waitThen(() => this.tryReadInto(buffer), options?.signal);
   }
 
-  private async waitThen<R>(attempt: () => R | undefined, signal: AbortSignal | undefined): Promise<R | Err<FlowError>> {
-    for (;;) {
-      if (signal?.aborted) return err(abortedError(signal.reason));
-      const woken = await this.waitReadable(signal);
-      if (!woken) return err(abortedError(signal?.reason));
-      const r = attempt();
-      if (r) return r;
-    }
-  }
-
-  /** Resolves true when something changed on the inbound side, false if `signal` aborted first. */
-  private waitReadable(signal: AbortSignal | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const wake = (): void => {
-        this.readWaiters.delete(wake);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      };
-      const onAbort = (): void => {
-        // Nothing was taken from the buffer on behalf of this read: it consumed nothing.
-        this.readWaiters.delete(wake);
-        resolve(false);
-      };
-      this.readWaiters.add(wake);
-      signal?.addEventListener('abort', onAbort, { once: true });
+  /**
+   * Parks a read until `attempt` yields a result. Woken readers run their attempt inside
+   * `wakeReaders`, in arrival order, so a woken read resolves in one step.
+   */
+  private waitThen<R>(attempt: () => R | undefined, signal: AbortSignal | undefined): Promise<R | Err<FlowError>> {
+    return new Promise<R | Err<FlowError>>((resolve) => {
+      const waiter: ReadWaiter = { attempt, resolve: resolve as (r: unknown) => void, signal, onAbort: undefined, done: false };
+      if (signal) {
+        waiter.onAbort = () => {
+          // Nothing was taken from the buffer on behalf of this read: it consumed nothing.
+          if (waiter.done) return;
+          waiter.done = true;
+          const i = this.readWaiters.indexOf(waiter);
+          if (i >= 0) this.readWaiters.splice(i, 1);
+          resolve(err(abortedError(signal.reason)));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.readWaiters.push(waiter);
     });
   }
 
   private wakeReaders(): void {
-    if (this.readWaiters.size === 0) return;
-    for (const wake of [...this.readWaiters]) wake();
+    if (this.readWaiters.length === 0) return;
+    const waiters = this.readWaiters;
+    this.readWaiters = [];
+    for (const waiter of waiters) {
+      if (waiter.done) continue;
+      const r = waiter.attempt();
+      if (r === undefined) {
+        this.readWaiters.push(waiter);
+        continue;
+      }
+      waiter.done = true;
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve(r);
+    }
   }
 
   /** The terminal outcome once the buffer is empty, or undefined while more may come. */
@@ -333,12 +339,19 @@ class DriverFlow implements Flow, InboundPort {
    * abort hook is removed when the operation settles: a promise that outlives every write
    * would otherwise collect one reaction per write.
    */
-  private guard(operation: () => Promise<WriteResult>, what: string): Promise<WriteResult> {
-    if (this.localError) return Promise.resolve(err(this.localError));
+  private guard(
+    operation: () => Promise<WriteResult>,
+    what: string,
+    after: (r: WriteResult) => WriteResult = (r) => r,
+  ): Promise<WriteResult> {
+    if (this.localError) return Promise.resolve(after(err(this.localError)));
     return new Promise<WriteResult>((resolve) => {
+      let settled = false;
       const settle = (r: WriteResult): void => {
+        if (settled) return;
+        settled = true;
         this.abortWaiters.delete(settle);
-        resolve(r);
+        resolve(after(r));
       };
       this.abortWaiters.add(settle);
       let running: Promise<WriteResult>;
@@ -361,29 +374,34 @@ class DriverFlow implements Flow, InboundPort {
     if (refused) return Promise.resolve(refused);
     if (total === 0) return Promise.resolve(OK);
     let started = false;
-    const run = async (): Promise<WriteResult> => {
-      try {
-        const refusedNow = this.refuseWrite();
-        if (refusedNow) return refusedNow;
-        if (signal?.aborted) return err(abortedError(signal.reason).withBytesAccepted(0));
-        started = true;
-        const r = await this.guard(() => this.driver.write(chunks, signal, transfer), 'write');
-        if (r.ok) {
-          this.recorder.recordWrite(total);
-        } else {
-          const accepted = r.error.bytesAccepted ?? 0;
-          if (accepted > 0) this.recorder.recordWrite(accepted);
-          // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
-          const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
-          if (!cancelledByCaller && !this.localError) {
-            this.writeFailure ??= r.error;
-            this.writeStatus = 'error';
-          }
+    const finishWrite = (r: WriteResult): WriteResult => {
+      this.pendingWrites -= 1;
+      if (r.ok) {
+        this.recorder.recordWrite(total);
+      } else {
+        const accepted = r.error.bytesAccepted ?? 0;
+        if (accepted > 0) this.recorder.recordWrite(accepted);
+        // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
+        const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
+        if (!cancelledByCaller && !this.localError) {
+          this.writeFailure ??= r.error;
+          this.writeStatus = 'error';
         }
-        return r;
-      } finally {
-        this.pendingWrites -= 1;
       }
+      return r;
+    };
+    const run = (): Promise<WriteResult> => {
+      const refusedNow = this.refuseWrite();
+      if (refusedNow) {
+        this.pendingWrites -= 1;
+        return Promise.resolve(refusedNow);
+      }
+      if (signal?.aborted) {
+        this.pendingWrites -= 1;
+        return Promise.resolve(err(abortedError(signal.reason).withBytesAccepted(0)));
+      }
+      started = true;
+      return this.guard(() => this.driver.write(chunks, signal, transfer), 'write', finishWrite);
     };
     // With nothing queued, start now: the chain only orders writes that overlap.
     this.pendingWrites += 1;
@@ -402,9 +420,11 @@ class DriverFlow implements Flow, InboundPort {
     this.shutdownPromise = this.writeChain.then(async (): Promise<WriteResult> => {
       const refused = this.refuseWrite();
       if (refused) return refused;
-      const r = await this.guard(() => this.driver.shutdownWrite(), 'shutdownWrite');
-      if (!this.localError) this.writeStatus = r.ok ? 'shut' : 'error';
-      return r;
+      // The state changes the moment the driver reports, before anyone awaiting it resumes.
+      return this.guard(() => this.driver.shutdownWrite(), 'shutdownWrite', (r) => {
+        if (!this.localError) this.writeStatus = r.ok ? 'shut' : 'error';
+        return r;
+      });
     });
     return this.shutdownPromise;
   }
@@ -497,4 +517,13 @@ class DriverFlow implements Flow, InboundPort {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A read parked until data, EOF or an error arrives (or its signal aborts). */
+interface ReadWaiter {
+  readonly attempt: () => unknown;
+  readonly resolve: (result: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  done: boolean;
+}
 const PENDING_MARK = Object.freeze({ ok: true, value: undefined, pending: true }) as unknown as WriteResult;

@@ -189,11 +189,18 @@ export function fromNodeError(error: unknown, context?: string): FlowError {
 export function formatError(error: FlowError): string {
   const parts = [`${error.kind}: ${error.message}`];
   const details: string[] = [];
-  if (error.code && !error.message.includes(error.code)) details.push(error.code);
-  if (error.syscall && !error.message.includes(error.syscall)) details.push(`syscall ${error.syscall}`);
+  if (error.code && !mentions(error.message, error.code)) details.push(error.code);
+  // Whole words only: "connection attempt" does not name the syscall "connect".
+  if (error.syscall && !mentions(error.message, error.syscall)) details.push(`syscall ${error.syscall}`);
   if (error.bytesAccepted !== undefined && error.bytesAccepted > 0) {
     details.push(`${error.bytesAccepted} bytes accepted before the failure`);
   }
   if (details.length > 0) parts.push(`(${details.join(', ')})`);
   return parts.join(' ');
+}
+
+/** Whether `word` occurs in `text` as a whole word (not inside a longer one). */
+function mentions(text: string, word: string): boolean {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9_])${escaped}($|[^A-Za-z0-9_])`).test(text);
 }

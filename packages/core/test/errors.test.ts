@@ -155,3 +155,14 @@ describe('formatError', () => {
     expect(formatError(timeoutError('close', 250))).toBe('timeout: close timed out after 250 ms (ETIMEDOUT)');
   });
 });
+
+describe('formatError names the syscall unless the message already does', () => {
+  test('a message that merely contains the syscall name inside a longer word still gets it', () => {
+    const e = new FlowError('timeout', 'connection attempt to 127.0.0.1:1 timed out', { syscall: 'connect' });
+    expect(formatError(e)).toContain('syscall connect');
+  });
+  test('a message that names the syscall as a word does not repeat it', () => {
+    const e = new FlowError('refused', 'connect ECONNREFUSED 127.0.0.1:1', { syscall: 'connect', code: 'ECONNREFUSED' });
+    expect(formatError(e)).toBe('refused: connect ECONNREFUSED 127.0.0.1:1');
+  });
+});

@@ -102,7 +102,8 @@ export function connect(target: string | ConnectTarget, options: ConnectOptions 
     const onAbort = (): void => fail(abortedError(signal?.reason));
     const onConnect = (): void => {
       try {
-        const keepalive = options.keepalive ? applyKeepalive(socket, options.keepalive) : undefined;
+        // Unix-domain sockets have no keepalive; reporting one would be a lie.
+        const keepalive = options.keepalive && !('path' in t) ? applyKeepalive(socket, options.keepalive) : undefined;
         const flow = wrapSocket(socket, {
           src: 'path' in t ? { family: 'unix', path: '' } : ipEndpoint(socket.localAddress, socket.localPort),
           dst: 'path' in t ? { family: 'unix', path: t.path } : remoteEndpoint(socket, t),

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 /**
  * TCP keepalive as in mirage-tcpip's `Keepalive.t`, in milliseconds: after `after` ms without
  * traffic send a probe, then one every `interval` ms; after `probes` unanswered probes the
- * connection is dead (reads and writes then fail with kind `timeout`).
+ * connection is dead (reads and writes then fail with kind `timeout`). TCP only: ignored for
+ * Unix-domain sockets, whose flows report `keepalive: undefined`.
  */
 export interface Keepalive {
   readonly after: number;

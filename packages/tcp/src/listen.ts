@@ -200,9 +200,10 @@ class SocketListener implements TcpListener {
     }
     let flow: TcpFlow;
     try {
-      const keepalive = this.options.keepalive ? applyKeepalive(socket, this.options.keepalive) : undefined;
-      if (this.options.noDelay === true) socket.setNoDelay(true);
       const unix = this.address.family === 'unix';
+      // Unix-domain sockets have neither keepalive nor Nagle.
+      const keepalive = this.options.keepalive && !unix ? applyKeepalive(socket, this.options.keepalive) : undefined;
+      if (this.options.noDelay === true && !unix) socket.setNoDelay(true);
       flow = wrapSocket(socket, {
         src: unix ? this.address : ipEndpoint(socket.localAddress, socket.localPort),
         dst: unix ? { family: 'unix', path: '' } : ipEndpoint(socket.remoteAddress, socket.remotePort),

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { formatError } from '@flow/core';
 import { connect, type TcpFlow } from '../src';
-import { freePort } from './helpers';
+import { freePort } from './support';
 
 describe('connect errors, on loopback only', () => {
   test.each([
@@ -16,7 +16,7 @@ describe('connect errors, on loopback only', () => {
     if (r.ok) return;
     expect(r.error.kind).toBe('refused');
     expect(r.error.code).toBe('ECONNREFUSED');
-    expect(formatError(r.error)).toBe(`refused: connection attempt to ${uri(port)} was refused (ECONNREFUSED)`);
+    expect(formatError(r.error)).toBe(`refused: connection attempt to ${uri(port)} was refused (ECONNREFUSED, syscall connect)`);
   });
 
   test('our deadline gives timeout when the listener never answers the SYN', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { connect, keepaliveApplied, keepaliveNext, KEEPALIVE_ALIVE, listen, type Keepalive, type KeepaliveState } from '../src';
-import { expectOk } from './helpers';
+import { expectOk } from './support';
 
 // Linux's defaults, as in mirage-tcpip's test_keepalive.ml.
 const linuxDefault: Keepalive = { after: 7200 * 1000, interval: 75 * 1000, probes: 9 };

@@ -1,7 +1,7 @@
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { EOF } from '@flow/core';
 import { connect, listen, type TcpFlow, type TcpListener } from '../src';
-import { expectOk, readAll } from './helpers';
+import { expectOk, readAll } from './support';
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
@@ -271,4 +271,18 @@ test('a raw Node client sees our FIN after the data, and our close completes whe
   expect(Buffer.concat(received).length).toBe(0);
   raw.destroy();
   await listener.close();
+});
+
+test('EPIPE is reset while our write side is open, and closed after our shutdown', async () => {
+  const { listener, client, server } = await connectedPair('127.0.0.1');
+  const { socketErrorMapper } = await import('../src/socket-errors');
+  const raw = (client as unknown as { socket: Socket }).socket;
+  const map = socketErrorMapper(raw);
+  const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' });
+  expect(map(epipe, 'write').kind).toBe('reset');
+  expectOk(await client.shutdownWrite());
+  expect(map(epipe, 'write').kind).toBe('closed');
+  server.abort();
+  client.abort();
+  await listener.closeAll();
 });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, listen, probeSocketFile } from '../src';
-import { expectOk, readAll } from './helpers';
+import { expectOk, readAll } from './support';
 
 let dir: string;
 beforeEach(() => {
@@ -22,9 +22,11 @@ test('a unix listener and client exchange data with half-close, and close remove
   const path = join(dir, 'a.sock');
   const listener = expectOk(await listen(`unix://${path}`));
   expect(listener.address).toEqual({ family: 'unix', path });
-  const [c, s] = await Promise.all([connect({ path }), listener.accept()]);
+  const [c, s] = await Promise.all([connect({ path }, { keepalive: { after: 1000, interval: 1000, probes: 10 } }), listener.accept()]);
   const client = expectOk(c);
   const server = expectOk(s);
+  // Unix-domain sockets have no keepalive: none is claimed.
+  expect(client.keepalive).toBeUndefined();
   expect(client.dst).toEqual({ family: 'unix', path });
   expect(server.src).toEqual({ family: 'unix', path });
   expect(client.capabilities.abort).toBe('close');

@@ -129,6 +129,14 @@ export interface StatFs {
 export interface OpenFile {
   /** At most `count` bytes from `offset`; an empty result is end of file. */
   read(offset: number, count: number, signal: AbortSignal): Promise<FsResult<Uint8Array>>;
+  /**
+   * Optional, preferred by the server when present: reads at most `into.length` bytes from
+   * `offset` into `into` (a view of the reply frame the server will send) and gives the count;
+   * 0 is end of file. May complete synchronously (the reply then goes out at once). Meant for
+   * reads that always finish promptly, like those of regular files: it is not cancellable, a
+   * Tflush waits for it. The buffer is the server's: do not keep it after completing.
+   */
+  readInto?(offset: number, into: Uint8Array): FsResult<number> | Promise<FsResult<number>>;
   /** Writes `data` at `offset` (or at the end if opened for append); resolves with bytes written. */
   write(offset: number, data: Uint8Array, signal: AbortSignal): Promise<FsResult<number>>;
   fsync?(): Promise<FsResult<void>>;

@@ -86,10 +86,38 @@ const DEFAULT_STATFS: StatFs = {
   namelen: 255,
 };
 
-interface Pending {
-  readonly controller: AbortController;
-  flushed: boolean;
+/**
+ * A request being handled. Its AbortSignal is made only when a handler asks for it (most
+ * requests never need one, and an AbortController costs more than the rest of a getattr).
+ */
+class Pending {
+  flushed = false;
+  /** Flushed, or cancelled because the connection ends. */
+  aborted = false;
+  private controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
 }
+
+/** A reply frame built in place in a pooled buffer (Rread): header and data in one write. */
+interface PooledFrame {
+  readonly buffer: Buffer;
+  readonly length: number;
+}
+
+/** Pooled Rread buffers kept per connection; more may be in use at once, those are not kept. */
+const POOL_KEEP = 4;
 
 /** A handler's result: the reply, plus fid-table changes applied only if the reply is sent. */
 interface Outcome {
@@ -98,6 +126,8 @@ interface Outcome {
   readonly commit?: () => Reply | undefined;
   /** Undoes side effects when the request was flushed (e.g. closes a file it opened). */
   readonly rollback?: () => void;
+  /** The reply already laid out on the wire in a pooled buffer (header filled in by send). */
+  readonly frame?: PooledFrame;
 }
 
 type Req<T extends Message['type']> = MessageOf<T>;
@@ -134,6 +164,9 @@ class Session {
   private bytesWritten = 0;
   private writeFailure: FlowError | undefined;
   private ended = false;
+  /** Free Rread buffers, each `poolSize` bytes (the negotiated msize). */
+  private pool: Buffer[] = [];
+  private poolSize = 0;
 
   constructor(
     private readonly flow: Flow,
@@ -188,14 +221,14 @@ class Session {
     if (outcome === 'eof') {
       // The client half-closed: finish what it asked for, then end our side. Requests that
       // wait on events (stream reads) are cancelled, since no Tflush can come any more.
-      for (const p of this.inflight.values()) p.controller.abort();
+      for (const p of this.inflight.values()) p.abort();
       while (this.outstanding > 0) await new Promise<void>((r) => (this.slotWaiter = r));
       await this.releaseAll();
       await this.flow.close({ timeoutMs: 5000 });
     } else {
       for (const p of this.inflight.values()) {
         p.flushed = true;
-        p.controller.abort();
+        p.abort();
       }
       this.inflight.clear();
       this.flow.abort(error);
@@ -274,6 +307,45 @@ class Session {
     });
   }
 
+  /** A buffer for one Rread frame of up to msize bytes, from the pool when one is free. */
+  private takeBuffer(): Buffer {
+    if (this.poolSize !== this.msize) {
+      this.pool = [];
+      this.poolSize = this.msize;
+    }
+    return this.pool.pop() ?? Buffer.allocUnsafeSlow(this.msize);
+  }
+
+  private release(buffer: Buffer): void {
+    if (buffer.length === this.poolSize && this.pool.length < POOL_KEEP) this.pool.push(buffer);
+  }
+
+  /** Sends an Rread laid out in a pooled buffer: fills in its header, writes it, pools it again. */
+  private sendFrame(reply: Reply, frame: PooledFrame): void {
+    if (reply.type !== 'Rread' || (this.ended && this.writeFailure)) {
+      this.release(frame.buffer);
+      if (reply.type !== 'Rread') this.send(reply);
+      return;
+    }
+    this.traceSafely('out', reply);
+    const b = frame.buffer;
+    b.writeUInt32LE(frame.length, 0);
+    b[4] = 117;
+    b.writeUInt16LE(reply.tag, 5);
+    b.writeUInt32LE(frame.length - RREAD_HEADER, 7);
+    this.bytesWritten += frame.length;
+    this.outstanding++;
+    void this.flow.write(b.subarray(0, frame.length)).then((r) => {
+      if (r.ok) this.release(b);
+      // After a failed write the flow may still hold the buffer: it is not reused.
+      else if (!this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
+      this.outstanding--;
+      const w = this.slotWaiter;
+      this.slotWaiter = undefined;
+      w?.();
+    });
+  }
+
   private traceSafely(direction: 'in' | 'out', m: Message): void {
     try {
       this.options.trace?.(direction, m);
@@ -329,24 +401,41 @@ class Session {
       this.sendError(msg.tag, fsError('EINVAL', `tag ${msg.tag} is already in use`));
       return;
     }
-    const pending: Pending = { controller: new AbortController(), flushed: false };
+    const pending = new Pending();
     this.inflight.set(msg.tag, pending);
     this.outstanding++;
-    void this.handle(msg, pending.controller.signal)
-      .catch((e: unknown): Outcome => this.fail(msg.tag, fsError('EIO', `server error: ${String(e)}`)))
-      .then((outcome) => {
-        this.outstanding--;
-        if (pending.flushed) {
-          outcome.rollback?.();
+    const serverError = (e: unknown): Outcome => this.fail(msg.tag, fsError('EIO', `server error: ${String(e)}`));
+    const finish = (outcome: Outcome): void => {
+      this.outstanding--;
+      if (pending.flushed) {
+        outcome.rollback?.();
+        if (outcome.frame) this.release(outcome.frame.buffer);
+      } else {
+        this.inflight.delete(msg.tag);
+        const override = outcome.commit?.();
+        if (override) {
+          if (outcome.frame) this.release(outcome.frame.buffer);
+          this.send(override);
+        } else if (outcome.frame) {
+          this.sendFrame(outcome.reply, outcome.frame);
         } else {
-          this.inflight.delete(msg.tag);
-          const override = outcome.commit?.();
-          this.send(override ?? outcome.reply);
+          this.send(outcome.reply);
         }
-        const w = this.slotWaiter;
-        this.slotWaiter = undefined;
-        w?.();
-      });
+      }
+      const w = this.slotWaiter;
+      this.slotWaiter = undefined;
+      w?.();
+    };
+    let result: Outcome | Promise<Outcome>;
+    try {
+      // A read the back end completes synchronously is answered right here, without a trip
+      // through the promise queue (diodcat keeps one read in flight: latency is throughput).
+      result = msg.type === 'Tread' ? this.readNow(msg, pending) : this.handle(msg, pending);
+    } catch (e) {
+      result = serverError(e);
+    }
+    if (result instanceof Promise) void result.catch(serverError).then(finish);
+    else finish(result);
   }
 
   private flush(msg: Req<'Tflush'>): void {
@@ -355,7 +444,7 @@ class Session {
     if (p) {
       // flush(5): the flushed request is treated as never sent: no reply, fid changes undone.
       p.flushed = true;
-      p.controller.abort();
+      p.abort();
       this.inflight.delete(msg.oldtag);
     }
     // Writes are ordered, so a reply already sent for oldtag precedes this Rflush.
@@ -374,7 +463,7 @@ class Session {
     // version(5): a Tversion aborts all outstanding I/O and clunks every fid.
     for (const p of this.inflight.values()) {
       p.flushed = true;
-      p.controller.abort();
+      p.abort();
     }
     this.inflight.clear();
     void this.releaseAll();
@@ -413,7 +502,7 @@ class Session {
     return this.msize - IOHDRSZ;
   }
 
-  private async handle(msg: Message, signal: AbortSignal): Promise<Outcome> {
+  private async handle(msg: Message, pending: Pending): Promise<Outcome> {
     const t = msg.tag;
     switch (msg.type) {
       case 'Tauth':
@@ -421,7 +510,7 @@ class Session {
       case 'Tattach':
         return this.attach(msg);
       case 'Twalk':
-        return this.walk(msg, signal);
+        return this.walk(msg, pending);
       case 'Topen':
         return this.open(msg);
       case 'Tlopen':
@@ -431,9 +520,9 @@ class Session {
       case 'Tlcreate':
         return this.lcreate(msg);
       case 'Tread':
-        return this.read(msg, signal);
+        return this.read(msg, pending);
       case 'Twrite':
-        return this.write(msg, signal);
+        return this.write(msg, pending.signal);
       case 'Tclunk':
         return this.clunk(msg);
       case 'Tremove':
@@ -589,7 +678,7 @@ class Session {
         });
         return undefined;
       },
-      rollback: () => void state.file.close(),
+      rollback: () => closeQuietly(state.file),
     };
   }
 
@@ -617,7 +706,7 @@ class Session {
     };
   }
 
-  private async walk(m: Req<'Twalk'>, signal: AbortSignal): Promise<Outcome> {
+  private async walk(m: Req<'Twalk'>, pending: Pending): Promise<Outcome> {
     const t = m.tag;
     const src = this.entry(m.fid);
     if (!src.ok) return this.fail(t, src.error);
@@ -635,7 +724,7 @@ class Session {
     const qids: Qid[] = [];
     let failure: FsError | undefined;
     for (const w of m.wnames) {
-      if (signal.aborted) return this.fail(t, fsError('ECANCELED'));
+      if (pending.aborted) return this.fail(t, fsError('ECANCELED'));
       if (w === '..') {
         // `..` of the attach root is the root: a walk never leaves the tree it attached to.
         const up = parents.pop();
@@ -689,7 +778,7 @@ class Session {
 
   private openCommit(tag: number, fid: number, e: FidEntry, open: FidEntry['open'], reply: Reply, removeOnClunk = false): Outcome {
     const rollback = (): void => {
-      if (open?.kind === 'file') void open.file.close();
+      if (open?.kind === 'file') closeQuietly(open.file);
     };
     return {
       reply,
@@ -738,7 +827,7 @@ class Session {
   /** After a create, the fid stands for the new file, opened. */
   private createdCommit(tag: number, fid: number, e: FidEntry, node: FsNode, name: string, open: FidEntry['open'], reply: Reply, removeOnClunk = false): Outcome {
     const rollback = (): void => {
-      if (open?.kind === 'file') void open.file.close();
+      if (open?.kind === 'file') closeQuietly(open.file);
     };
     return {
       reply,
@@ -826,7 +915,38 @@ class Session {
     return made(r.value.node, { kind: 'file', file: r.value.file, read: intent.read, write: intent.write });
   }
 
-  private async read(m: Req<'Tread'>, signal: AbortSignal): Promise<Outcome> {
+  /** Tread through the back end's `readInto` when it has one (possibly synchronously), else `read`. */
+  private readNow(m: Req<'Tread'>, pending: Pending): Outcome | Promise<Outcome> {
+    const e = this.fids.get(m.fid);
+    const open = e?.open;
+    if (open?.kind !== 'file' || !open.read || !open.file.readInto || m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.handle(m, pending);
+    const count = Math.min(m.count, this.msize - RREAD_HEADER);
+    if (count <= 0) return this.handle(m, pending);
+    // The back end reads straight into the reply frame, a pooled buffer: no allocation, no
+    // copy, one write of header and data. The buffer returns to the pool once written.
+    const buffer = this.takeBuffer();
+    const frame = (n: FsResult<number>): Outcome => {
+      if (!n.ok) {
+        this.release(buffer);
+        return this.fail(m.tag, n.error);
+      }
+      const length = RREAD_HEADER + Math.min(Math.max(0, Math.floor(n.value)), count);
+      return { reply: { type: 'Rread', tag: m.tag, data: buffer.subarray(RREAD_HEADER, length) }, frame: { buffer, length } };
+    };
+    let r: FsResult<number> | Promise<FsResult<number>>;
+    try {
+      r = open.file.readInto(Number(m.offset), buffer.subarray(RREAD_HEADER, RREAD_HEADER + count));
+    } catch (err) {
+      this.release(buffer);
+      throw err;
+    }
+    return r instanceof Promise ? r.then(frame, (err: unknown) => {
+      this.release(buffer);
+      throw err;
+    }) : frame(r);
+  }
+
+  private async read(m: Req<'Tread'>, pending: Pending): Promise<Outcome> {
     const t = m.tag;
     const r = this.entry(m.fid);
     if (!r.ok) return this.fail(t, r.error);
@@ -844,7 +964,7 @@ class Session {
       return this.readStatDir(t, e, open, offset, count);
     }
     if (!open.read) return this.fail(t, fsError('EBADF', 'fid not open for reading'));
-    const d = await open.file.read(offset, count, signal);
+    const d = await open.file.read(offset, count, pending.signal);
     if (!d.ok) return this.fail(t, d.error);
     const data = d.value.length > count ? d.value.subarray(0, count) : d.value;
     return { reply: { type: 'Rread', tag: t, data } };
@@ -1083,6 +1203,13 @@ class Session {
       },
     };
   }
+}
+
+/** Closes a back end's file without letting a failure become an unhandled rejection. */
+function closeQuietly(file: { close(): Promise<void> }): void {
+  void Promise.resolve()
+    .then(() => file.close())
+    .catch(() => undefined);
 }
 
 function stepOf(e: FidEntry): PathStep {

@@ -183,6 +183,8 @@ export function decode(frame: Uint8Array, dialect: Dialect): Result<Message, Flo
   const type = messageTypeOf(code);
   if (type === undefined) return err(protocolError(`unknown message type ${code}`));
   if (!messageInDialect(type, dialect)) return err(protocolError(`message ${type} (${code}) does not exist in ${dialect}`));
+  const fast = decodeFixed(frame, code, tag);
+  if (fast) return ok(fast);
   const c = new Cursor(frame, HEADER_SIZE, frame.length);
   const msg: Record<string, unknown> = { type, tag };
   try {
@@ -197,6 +199,29 @@ export function decode(frame: Uint8Array, dialect: Dialect): Result<Message, Flo
   }
   if (c.pos !== c.end) return err(protocolError(`${type}: ${c.end - c.pos} unexpected bytes after the last field`));
   return ok(msg as unknown as Message);
+}
+
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
+/**
+ * The requests a busy server sees most (Tread, Tgetattr, Tclunk), decoded without the generic
+ * schema walk when the frame has exactly their fixed size; anything else takes the generic
+ * path, which gives the same value or the precise error. Dialect checks happen before.
+ */
+function decodeFixed(frame: Uint8Array, code: number, tag: number): Message | undefined {
+  const n = frame.length;
+  if (code === 116 && n === HEADER_SIZE + 16) {
+    const offset = (BigInt(u32At(frame, 15)) << 32n) | BigInt(u32At(frame, 11));
+    return { type: 'Tread', tag, fid: u32At(frame, 7), offset, count: u32At(frame, 19) };
+  }
+  if (code === 24 && n === HEADER_SIZE + 12) {
+    const requestMask = (BigInt(u32At(frame, 15)) << 32n) | BigInt(u32At(frame, 11));
+    return { type: 'Tgetattr', tag, fid: u32At(frame, 7), requestMask };
+  }
+  if (code === 120 && n === HEADER_SIZE + 4) return { type: 'Tclunk', tag, fid: u32At(frame, 7) };
+  return undefined;
 }
 
 /** Decodes only type and tag, so a server can answer a request whose body is malformed. */

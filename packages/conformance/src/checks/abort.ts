@@ -43,11 +43,13 @@ export function abortCases(maxBytes: number): ConformanceCase[] {
     {
       ...base,
       title: 'abort with writes pending settles every one (the unaccepted with aborted), later operations fail, the peer sees it as declared',
-      run: async ({ open, capabilities }) => {
-        const { a, b } = await open();
+      run: async (env) => {
+        const { a, b } = await env.open();
+        const capabilities = env.capabilities;
         // More than the transport can buffer while b does not read, so that writes are pending.
+        // Twice maxBytes, from one shared buffer, so that this costs no memory.
         const piece = Math.max(1, Math.min(MiB, Math.floor(maxBytes / 4)));
-        const count = Math.max(4, Math.floor(maxBytes / piece));
+        const count = Math.max(8, Math.ceil((2 * maxBytes) / piece));
         const buffer = Buffer.alloc(piece, 0xab);
         const writes: Promise<WriteResult>[] = [];
         for (let i = 0; i < count; i += 1) writes.push(a.write(buffer));
@@ -73,8 +75,9 @@ export function abortCases(maxBytes: number): ConformanceCase[] {
     {
       ...base,
       title: 'abort settles a pending read with aborted, and the peer sees it as declared',
-      run: async ({ open, capabilities }) => {
-        const { a, b } = await open();
+      run: async (env) => {
+        const { a, b } = await env.open();
+        const capabilities = env.capabilities;
         const reading = a.read();
         await sleep(5);
         a.abort();

@@ -9,8 +9,9 @@ import { sleep, yieldToLoop } from '../support/wait';
 const STALL_MS = 200;
 
 /**
- * The bound on memory growth: well below the bytes sent (three quarters of them), but never
- * below 16 MiB, which is noise for a test runner and leaves room for the transport's buffers.
+ * The bound on the growth of buffer memory (`process.memoryUsage().arrayBuffers`, sampled after
+ * a full collection, where every retained chunk shows): well below the bytes sent (three
+ * quarters of them), but never below 16 MiB, which leaves room for the transport's buffers.
  */
 export function memoryBound(bytes: number): number {
   return Math.max(16 * MiB, Math.floor(bytes * 0.75));
@@ -39,7 +40,10 @@ export function backpressureCases(maxBytes: number): ConformanceCase[] {
             pendingSince = undefined;
             sent += buffer.length;
           }
+          // A shutdown that waits for data the flow only pretended to accept is a stall too.
+          pendingSince = Date.now();
           expectOk(await a.shutdownWrite(), 'shutdownWrite');
+          pendingSince = undefined;
           done = true;
         })();
         writing.catch(() => undefined);
@@ -49,8 +53,9 @@ export function backpressureCases(maxBytes: number): ConformanceCase[] {
         }
         const acceptedWhileIdle = sent;
         watch.sample();
-        expect(done).toBe(false);
-        expect(acceptedWhileIdle).toBeLessThan(maxBytes);
+        if (done || acceptedWhileIdle >= maxBytes) {
+          throw new Error(`the writer was never held back: all ${maxBytes} bytes were accepted while nobody read`);
+        }
         // Phase 2: a slow reader, yielding after every read and pausing every MiB.
         let nextSample = 4 * MiB;
         let nextPause = MiB;
@@ -75,8 +80,10 @@ export function backpressureCases(maxBytes: number): ConformanceCase[] {
         if (watch.arrayBuffersGrowth >= bound) {
           throw new Error(`buffer memory grew by ${watch.arrayBuffersGrowth} bytes while sending ${maxBytes} (bound ${bound})`);
         }
-        if (watch.rssGrowth >= bound) {
-          throw new Error(`rss grew by ${watch.rssGrowth} bytes while sending ${maxBytes} (bound ${bound})`);
+        // Resident memory also moves with the runner's own heap and code (tens of MiB on a
+        // first test), so it only has to stay below the bytes sent, and only for a large transfer.
+        if (maxBytes >= 64 * MiB && watch.rssGrowth >= maxBytes) {
+          throw new Error(`rss grew by ${watch.rssGrowth} bytes while sending ${maxBytes}`);
         }
       },
     },

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -38,17 +38,39 @@ export function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
   });
 }
 
-/** True while a process with this pid exists. */
+/**
+ * True while a process with this pid runs. A zombie (exited, not yet reaped, e.g. where no init
+ * reaps orphans) counts as gone: it holds no resources but its exit status.
+ */
 export function alive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
   }
+  // Format: "pid (comm) state ...": comm may contain spaces and parentheses, so split at the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 /** The number of open file descriptors of this process. */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** The process's active handles other than timers and one-shot requests, by kind. */
+export function activeHandles(): string[] {
+  return process
+    .getActiveResourcesInfo()
+    .filter((name) => !/^(Timeout|Immediate|FSReq|FileHandle|WriteWrap|ShutdownWrap)/.test(name))
+    .sort();
+}
+
+/** Waits until no more handles are active than in `baseline` (close callbacks run a turn later). */
+export async function handlesBackTo(baseline: readonly string[], attempts = 100): Promise<string[]> {
+  for (let i = 0; i < attempts && activeHandles().length > baseline.length; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return activeHandles();
 }

@@ -60,11 +60,13 @@ export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flo
     throw new TypeError('fromDuplex needs a byte stream, not an object-mode stream');
   }
   const isSocket = duplex instanceof Socket;
+  const tcp = isSocket && isTcpSocket(duplex as Socket);
   const copyChunks = options.copyChunks ?? !isSocket;
   const mapError = options.mapError ?? ((e: unknown) => fromNodeError(e));
   const recorder = new StatsRecorder();
   const capabilities: FlowCapabilities = {
-    ...(isSocket ? SOCKET_CAPABILITIES : DUPLEX_CAPABILITIES),
+    // Only a TCP handle can send a reset: a Unix-domain socket or a pipe ends with a plain EOF.
+    ...(tcp ? SOCKET_CAPABILITIES : DUPLEX_CAPABILITIES),
     ...options.capabilities,
   };
   return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder), {
@@ -73,6 +75,19 @@ export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flo
     highWaterMark: options.highWaterMark,
     stats: recorder,
   });
+}
+
+/**
+ * Whether the socket runs over TCP (and so can send an RST), as opposed to a Unix-domain socket
+ * or a pipe. The handle's class tells even before the socket connected; the address family is
+ * the documented fallback once it did.
+ */
+function isTcpSocket(socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
+  const kind = handle?.constructor?.name;
+  if (kind === 'TCP') return true;
+  if (kind === 'Pipe' || kind === 'TTY') return false;
+  return socket.remoteFamily === 'IPv4' || socket.remoteFamily === 'IPv6';
 }
 
 function socketLabel(socket: Socket): string {

@@ -1,0 +1,320 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Child } from './child';
+import { cpuSeconds, findTool, runTool, startDiod } from './ninep-diod';
+import type { NinepServerConfig } from './ninep-server-process';
+import { spread, spreadPercent, type Spread } from './summary';
+import { fixed, markdownTable, ratio } from './table';
+
+export interface NinepBenchOptions {
+  /** Size of the file diodcat reads. */
+  readonly bytes: number;
+  /** msizes diodcat asks for (diod 1.0.24 negotiates at most 65536). */
+  readonly msizes: readonly number[];
+  /** Measured runs per row (best-of), after one verified warm-up read per row. */
+  readonly runs: number;
+  /** diodload threads (each its own connection). */
+  readonly threads: number;
+  /** diodload run time per measurement, in seconds (whole seconds: diodload's `-r`). */
+  readonly loadSeconds: number;
+  /** Leave out the diodload rows (smoke tests of the read path only). */
+  readonly noLoad?: boolean;
+  /** Write a CPU profile of our server process into this directory (`node --cpu-prof`). */
+  readonly profileDir?: string;
+  /** Our server variants; default DEFAULT_VARIANTS. */
+  readonly variants?: readonly FlowVariant[];
+}
+
+/** `diod`, or the name of one of our server variants (`flow` is ours with its defaults). */
+export type NinepServer = string;
+
+/** One configuration of our server, run in a process of its own. */
+export interface FlowVariant {
+  readonly name: string;
+  /** `exportDirectory`'s `syncReadMax`; its default when absent. */
+  readonly syncReadMax?: number;
+  /** Nagle's algorithm off (default true). */
+  readonly noDelay?: boolean;
+  /** Leave this variant out of the diodload rows (they use the synthetic tree, not the export). */
+  readonly noLoad?: boolean;
+}
+
+/** Our server with its defaults, and with reads served by pread on the event loop. */
+export const DEFAULT_VARIANTS: readonly FlowVariant[] = [
+  { name: 'flow' },
+  { name: 'flow, syncReadMax 64KiB', syncReadMax: 65536, noLoad: true },
+];
+
+export interface ReadRow {
+  readonly msize: number;
+  readonly server: NinepServer;
+  /** Wall-clock seconds of each measured `diodcat` (process start to exit). */
+  readonly seconds: readonly number[];
+  /** Best-of as MiB/s. */
+  readonly mibps: Spread;
+  /** Server CPU seconds (user + system, all threads) of the fastest run. */
+  readonly serverCpu?: number;
+  /** The warm-up read delivered exactly the file's bytes (length and SHA-256). */
+  readonly verified: boolean;
+}
+
+export type LoadMode = 'getattr' | 'read';
+
+export interface LoadRow {
+  readonly mode: LoadMode;
+  readonly server: NinepServer;
+  readonly opsPerSecond: Spread;
+  /** diodload's rMB/s (MiB/s) of the best run; 0 for getattr. */
+  readonly readMiBps: number;
+  readonly serverCpu?: number;
+}
+
+export interface NinepBenchResult {
+  readonly options: NinepBenchOptions;
+  /** What each server is (diod's path and version, our transport). */
+  readonly servers: Readonly<Record<NinepServer, string>>;
+  readonly reads: readonly ReadRow[];
+  readonly loads: readonly LoadRow[];
+}
+
+const MIB = 1024 * 1024;
+const FILE = 'big.bin';
+
+interface Running {
+  readonly name: NinepServer;
+  readonly port: number;
+  readonly pid: number | undefined;
+  /** Whether diodload runs against it too. */
+  readonly load: boolean;
+  stop(): Promise<void>;
+}
+
+/** Writes `bytes` of random data to `path` and returns its SHA-256. */
+function writeRandomFile(path: string, bytes: number): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'w');
+  try {
+    for (let left = bytes; left > 0; ) {
+      const block = randomBytes(Math.min(left, 8 * MIB));
+      hash.update(block);
+      writeSync(fd, block);
+      left -= block.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** One diodcat of the file with its output hashed: proves the bytes, warms the page cache. */
+function verifiedCat(diodcat: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; bytes: number; digest: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const cp = spawn(diodcat, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let stderr = '';
+    cp.stdout.on('data', (d: Buffer) => {
+      bytes += d.length;
+      hash.update(d);
+    });
+    cp.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
+    const timer = setTimeout(() => cp.kill('SIGKILL'), timeoutMs);
+    cp.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, bytes, digest: hash.digest('hex'), stderr });
+    });
+  });
+}
+
+/** One timed diodcat with its output thrown away by the kernel (/dev/null), so the parent adds no work. */
+function timedCat(diodcat: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; seconds: number }> {
+  const sink = openSync('/dev/null', 'w');
+  const start = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const cp = spawn(diodcat, [...args], { stdio: ['ignore', sink, 'ignore'] });
+    closeSync(sink);
+    const timer = setTimeout(() => cp.kill('SIGKILL'), timeoutMs);
+    cp.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
+    });
+  });
+}
+
+/**
+ * diod and our server, each exporting the same temporary directory (holding one random file of
+ * `bytes`) and a synthetic `ctl` tree, measured by the same clients in one run: diodcat reading
+ * the file at each msize, diodload getattr and read loads. Servers take turns run by run, so
+ * that noise from other work on the machine spreads over both.
+ */
+export async function runNinepBench(options: NinepBenchOptions, log: (line: string) => void = () => undefined): Promise<NinepBenchResult> {
+  const diod = findTool('diod');
+  const diodcat = findTool('diodcat');
+  const diodload = findTool('diodload');
+  if (!diod || !diodcat || !diodload) throw new Error('the 9p bench needs diod, diodcat and diodload (apt-get install -y diod)');
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'flow-bench-9p-')));
+  const exportDir = join(dir, 'export');
+  const running: Running[] = [];
+  try {
+    mkdirSync(exportDir);
+    const digest = writeRandomFile(join(exportDir, FILE), options.bytes);
+    log(`  9p: wrote ${fixed(options.bytes / MIB)} MiB to the export`);
+
+    const d = await startDiod(diod, exportDir, join(dir, 'diod.log'));
+    running.push({ name: 'diod', port: d.port, pid: d.process.pid, stop: () => d.stop(), load: true });
+    const servers: Record<NinepServer, string> = {
+      diod: `${diod} -f -n -N -e <dir> -e ctl (ctl:version ${(await readCtlVersion(diodcat, d.port)) || 'unknown'})`,
+    };
+    const variants = options.variants ?? DEFAULT_VARIANTS;
+    for (const [i, v] of variants.entries()) {
+      const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=ninep-server-${i}.cpuprofile`] : [];
+      const config: NinepServerConfig = { ...(v.syncReadMax === undefined ? {} : { syncReadMax: v.syncReadMax }), noDelay: v.noDelay ?? true };
+      const ours = await Child.start('ninep-server-process', [exportDir, JSON.stringify(config)], profile);
+      running.push({ name: v.name, port: ours.ready.port, pid: ours.pid, stop: () => ours.stop(), load: !v.noLoad });
+      const sync = v.syncReadMax === undefined ? 'default syncReadMax' : `syncReadMax ${v.syncReadMax}`;
+      servers[v.name] = `${ours.ready.implementation ?? 'serve9p'}, exportDirectory ${sync}`;
+    }
+
+    const reads: ReadRow[] = [];
+    const catTimeout = 120_000;
+    for (const msize of options.msizes) {
+      const args = (port: number): string[] => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
+      const verified = new Map<NinepServer, boolean>();
+      for (const s of running) {
+        const r = await verifiedCat(diodcat, args(s.port), catTimeout);
+        const good = r.code === 0 && r.bytes === options.bytes && r.digest === digest;
+        if (!good) throw new Error(`${s.name}: diodcat -m ${msize} got ${r.bytes} bytes of ${options.bytes} (exit ${r.code}, digest ${r.digest === digest ? 'equal' : 'differs'}) ${r.stderr.trim()}`);
+        verified.set(s.name, good);
+      }
+      const seconds = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
+      const cpu = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
+      for (let round = 0; round < options.runs; round += 1) {
+        for (const s of running) {
+          const before = cpuSeconds(s.pid);
+          const r = await timedCat(diodcat, args(s.port), catTimeout);
+          const after = cpuSeconds(s.pid);
+          if (r.code !== 0) throw new Error(`${s.name}: diodcat -m ${msize} exited with ${r.code}`);
+          seconds.get(s.name)?.push(r.seconds);
+          cpu.get(s.name)?.push(before !== undefined && after !== undefined ? after - before : NaN);
+          log(`  9p diodcat -m ${msize} ${s.name} run ${round + 1}: ${fixed(r.seconds, 3)} s, ${fixed(options.bytes / MIB / r.seconds)} MiB/s`);
+        }
+      }
+      for (const s of running) {
+        const secs = seconds.get(s.name) ?? [];
+        const fastest = secs.indexOf(Math.min(...secs));
+        const c = cpu.get(s.name)?.[fastest];
+        reads.push({
+          msize,
+          server: s.name,
+          seconds: secs,
+          mibps: spread(secs.map((x) => options.bytes / MIB / x)),
+          ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
+          verified: verified.get(s.name) ?? false,
+        });
+      }
+    }
+
+    const loads: LoadRow[] = [];
+    if (!options.noLoad) {
+      const loaded = running.filter((s) => s.load);
+      for (const mode of ['getattr', 'read'] as const) {
+        const ops = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
+        const mbs = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
+        const cpu = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
+        for (let round = 0; round < options.runs; round += 1) {
+          for (const s of loaded) {
+            const args = ['-s', `127.0.0.1:${s.port}`, '-n', String(options.threads), '-r', String(options.loadSeconds), ...(mode === 'getattr' ? ['-g'] : [])];
+            const before = cpuSeconds(s.pid);
+            const r = await runTool(diodload, args, options.loadSeconds * 1000 + 30_000);
+            const after = cpuSeconds(s.pid);
+            const m = /([0-9.]+) ops\/s, ([0-9.]+) rMB\/s/.exec(r.stderr);
+            if (r.code !== 0 || !m) throw new Error(`${s.name}: diodload ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+            ops.get(s.name)?.push(Number(m[1]));
+            mbs.get(s.name)?.push(Number(m[2]));
+            cpu.get(s.name)?.push(before !== undefined && after !== undefined ? after - before : NaN);
+            log(`  9p diodload ${mode} ${s.name} run ${round + 1}: ${m[1]} ops/s, ${m[2]} rMB/s`);
+          }
+        }
+        for (const s of loaded) {
+          const o = ops.get(s.name) ?? [];
+          const best = o.indexOf(Math.max(...o));
+          const c = cpu.get(s.name)?.[best];
+          loads.push({
+            mode,
+            server: s.name,
+            opsPerSecond: spread(o),
+            readMiBps: mbs.get(s.name)?.[best] ?? 0,
+            ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
+          });
+        }
+      }
+    }
+    return { options, servers, reads, loads };
+  } finally {
+    for (const s of running) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function readCtlVersion(diodcat: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const cp = spawn(diodcat, ['-s', `127.0.0.1:${port}`, '-a', 'ctl', 'version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    cp.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => cp.kill('SIGKILL'), 10_000);
+    cp.once('close', () => {
+      clearTimeout(timer);
+      resolve(out.trim());
+    });
+  });
+}
+
+export function formatNinepBench(result: NinepBenchResult): string {
+  const { bytes, runs, threads, loadSeconds } = result.options;
+  const title =
+    `9p on loopback, diod against @flow/9p, same clients, same files: diodcat reading ${fixed(bytes / MIB, 0)} MiB ` +
+    `(one request in flight), best of ${runs} after a verified warm-up; diodload -n ${threads} -r ${loadSeconds}, best of ${runs}`;
+  const readTable = markdownTable(
+    ['diodcat', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'ours/diod'],
+    result.reads.map((r) => {
+      const diod = result.reads.find((x) => x.msize === r.msize && x.server === 'diod');
+      return [
+        `-m ${r.msize}`,
+        r.server,
+        fixed(Math.min(...r.seconds), 3),
+        fixed(Math.max(...r.seconds), 3),
+        fixed(r.mibps.best, 0),
+        `${fixed(spreadPercent(r.mibps), 0)}%`,
+        fixed(r.serverCpu, 2),
+        ratio(r.mibps.best, diod?.mibps.best),
+      ];
+    }),
+  );
+  const parts = [title, '', readTable];
+  if (result.loads.length > 0) {
+    const loadTable = markdownTable(
+      ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'server CPU s', 'ours/diod'],
+      result.loads.map((l) => {
+        const diod = result.loads.find((x) => x.mode === l.mode && x.server === 'diod');
+        return [
+          l.mode === 'getattr' ? '-g (getattr ctl:null)' : 'read ctl:zero → null',
+          l.server,
+          fixed(l.opsPerSecond.best, 0),
+          fixed(l.opsPerSecond.worst, 0),
+          `${fixed(spreadPercent(l.opsPerSecond), 0)}%`,
+          fixed(l.readMiBps, 1),
+          fixed(l.serverCpu, 2),
+          ratio(l.opsPerSecond.best, diod?.opsPerSecond.best),
+        ];
+      }),
+    );
+    parts.push('', loadTable);
+  }
+  parts.push('', ...Object.entries(result.servers).map(([name, what]) => `- ${name}: ${what}`));
+  return parts.join('\n');
+}
