@@ -147,3 +147,34 @@ test('client and server over a Unix-domain socket, with a trace of every message
   expect(seen).toContain('out Rread');
   tmp.cleanup();
 });
+
+describe('host export read paths', () => {
+  test.each([
+    ['thread-pool reads (default)', 0],
+    ['synchronous positional reads (syncReadMax 64 KiB)', 64 * 1024],
+  ])('%s return the file byte-exact at every msize, and see writes made after open', async (_name, syncReadMax) => {
+    const tmp = tempDir();
+    const data = crypto.randomBytes(300 * 1024 + 3);
+    fs.writeFileSync(path.join(tmp.dir, 'f.bin'), data);
+    const server = await startOurServer(exportDirectory(tmp.dir, { syncReadMax }));
+    for (const msize of [8192, 65536]) {
+      const c = await connect9p(await dial(server.port), { version: '9P2000.L', msize });
+      expect(c.ok).toBe(true);
+      if (!c.ok) continue;
+      const back = await c.value.readFile('f.bin');
+      expect(back.ok && Buffer.from(back.value).equals(data)).toBe(true);
+      // No read-ahead or caching: a change on disk shows on the next read.
+      fs.writeFileSync(path.join(tmp.dir, 'f.bin'), Buffer.from('changed'));
+      const changed = await c.value.readFile('f.bin');
+      expect(changed.ok && Buffer.from(changed.value).toString()).toBe('changed');
+      fs.writeFileSync(path.join(tmp.dir, 'f.bin'), data);
+      expect((await c.value.close()).ok).toBe(true);
+    }
+    await server.stop();
+    tmp.cleanup();
+  });
+
+  test('syncReadMax must be a non-negative number of bytes', () => {
+    expect(() => exportDirectory('/', { syncReadMax: -1 })).toThrow(RangeError);
+  });
+});
