@@ -83,16 +83,19 @@ export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Pro
     return finish('error', error, side);
   };
 
+  // Built once: the loop runs per chunk.
+  const readOptions = signal ? { signal } : undefined;
+  const writeOptions = { signal, transfer: true };
   for (;;) {
     if (signal?.aborted) return stopped(abortedError(signal.reason), 'read');
-    const r = await src.read({ signal });
+    const r = await src.read(readOptions);
     if (!r.ok) return stopped(r.error, 'read');
     if (r.value === EOF) break;
     // Bytes arrived: that is activity too, even if the write that follows waits a long time.
     idle?.refresh();
     const chunk = r.value;
     // The chunk came fresh from read() and is never touched again here: hand it over.
-    const w = await dst.write(chunk, { signal, transfer: true });
+    const w = await dst.write(chunk, writeOptions);
     if (!w.ok) {
       const accepted = Math.min(w.error.bytesAccepted ?? 0, chunk.length);
       bytes += accepted;

@@ -273,7 +273,8 @@ class DriverFlow implements Flow, InboundPort {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     } else if (this.head === this.chunks.length) {
-      this.chunks = [];
+      // Drained: reuse the array rather than allocating one per read.
+      this.chunks.length = 0;
       this.head = 0;
     }
     this.recorder.recordRead(bytes);

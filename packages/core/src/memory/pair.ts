@@ -39,7 +39,7 @@ class Channel {
   port: InboundPort | undefined;
   private inFlight = 0;
   private delivered = 0;
-  private roomWaiters = new Set<() => void>();
+  private roomWaiter: (() => void) | undefined;
   private broken: FlowError | undefined;
 
   constructor(
@@ -86,26 +86,37 @@ class Channel {
     return OK;
   }
 
+  /**
+   * The flow never runs two driver writes at once, so at most one writer waits for room here:
+   * one slot instead of a set, and an abort listener only when there is a signal.
+   */
   private waitForRoom(signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      const wake = (): void => {
-        this.roomWaiters.delete(wake);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      };
+      if (!signal) {
+        this.roomWaiter = () => {
+          this.roomWaiter = undefined;
+          resolve(true);
+        };
+        return;
+      }
       const onAbort = (): void => {
-        this.roomWaiters.delete(wake);
+        if (this.roomWaiter === wake) this.roomWaiter = undefined;
         resolve(false);
       };
-      this.roomWaiters.add(wake);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const wake = (): void => {
+        this.roomWaiter = undefined;
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      this.roomWaiter = wake;
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  /** The reader took bytes, or the channel broke: writers waiting for room re-check. */
+  /** The reader took bytes, or the channel broke: a writer waiting for room re-checks. */
   wakeWriters(): void {
-    for (const wake of [...this.roomWaiters]) wake();
+    this.roomWaiter?.();
   }
 
   private later(action: () => void): void {
