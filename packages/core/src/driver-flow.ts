@@ -14,7 +14,7 @@ import {
   type WriteResult,
   type WriteState,
 } from './flow';
-import { err, OK, ok, type Err, type Result } from './result';
+import { err, OK, ok, type Result } from './result';
 import { StatsRecorder, type FlowStats } from './stats';
 
 /**
@@ -178,7 +178,7 @@ class DriverFlow implements Flow, InboundPort {
     if (options?.signal?.aborted) return Promise.resolve(err(abortedError(options.signal.reason)));
     const now = this.tryRead();
     if (now) return Promise.resolve(now);
-    return this.waitThen(() => this.tryRead(), options?.signal);
+    return this.waitThen(undefined, options?.signal) as Promise<ReadResult>;
   }
 
   readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
@@ -187,16 +187,16 @@ class DriverFlow implements Flow, InboundPort {
     if (options?.signal?.aborted) return Promise.resolve(err(abortedError(options.signal.reason)));
     const now = this.tryReadInto(buffer);
     if (now) return Promise.resolve(now);
-    return this.waitThen(() => this.tryReadInto(buffer), options?.signal);
+    return this.waitThen(buffer, options?.signal) as Promise<ReadIntoResult>;
   }
 
   /**
-   * Parks a read until `attempt` yields a result. Woken readers run their attempt inside
+   * Parks a read until it can yield a result. Woken readers make their attempt inside
    * `wakeReaders`, in arrival order, so a woken read resolves in one step.
    */
-  private waitThen<R>(attempt: () => R | undefined, signal: AbortSignal | undefined): Promise<R | Err<FlowError>> {
-    return new Promise<R | Err<FlowError>>((resolve) => {
-      const waiter: ReadWaiter = { attempt, resolve: resolve as (r: unknown) => void, signal, onAbort: undefined, done: false };
+  private waitThen(into: Uint8Array | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    return new Promise<unknown>((resolve) => {
+      const waiter: ReadWaiter = { into, resolve, signal, onAbort: undefined, done: false };
       if (signal) {
         waiter.onAbort = () => {
           // Nothing was taken from the buffer on behalf of this read: it consumed nothing.
@@ -218,7 +218,7 @@ class DriverFlow implements Flow, InboundPort {
     this.readWaiters = [];
     for (const waiter of waiters) {
       if (waiter.done) continue;
-      const r = waiter.attempt();
+      const r = waiter.into ? this.tryReadInto(waiter.into) : this.tryRead();
       if (r === undefined) {
         this.readWaiters.push(waiter);
         continue;
@@ -374,45 +374,74 @@ class DriverFlow implements Flow, InboundPort {
     const refused = this.refuseWrite() ?? (this.shutdownPromise ? err(closedError()) : undefined);
     if (refused) return Promise.resolve(refused);
     if (total === 0) return Promise.resolve(OK);
-    let started = false;
-    const finishWrite = (r: WriteResult): WriteResult => {
-      this.pendingWrites -= 1;
-      if (r.ok) {
-        this.recorder.recordWrite(total);
-      } else {
-        const accepted = r.error.bytesAccepted ?? 0;
-        if (accepted > 0) this.recorder.recordWrite(accepted);
-        // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
-        const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
-        if (!cancelledByCaller && !this.localError) {
-          this.writeFailure ??= r.error;
-          this.writeStatus = 'error';
-        }
-      }
-      return r;
-    };
-    const run = (): Promise<WriteResult> => {
-      const refusedNow = this.refuseWrite();
-      if (refusedNow) {
-        this.pendingWrites -= 1;
-        return Promise.resolve(refusedNow);
-      }
-      if (signal?.aborted) {
-        this.pendingWrites -= 1;
-        return Promise.resolve(err(abortedError(signal.reason).withBytesAccepted(0)));
-      }
-      started = true;
-      return this.guard(() => this.driver.write(chunks, signal, transfer), 'write', finishWrite);
-    };
-    // With nothing queued, start now: the chain only orders writes that overlap.
     this.pendingWrites += 1;
-    const result = this.pendingWrites === 1 ? run() : this.writeChain.then(run);
+    if (this.pendingWrites === 1) {
+      // Nothing queued: start now (the chain only orders writes that overlap), and since it
+      // started, its signal is the driver's to honour.
+      const result = this.startWrite(chunks, total, signal, transfer);
+      this.writeChain = result;
+      return result;
+    }
+    let started = false;
+    const result = this.writeChain.then(() => {
+      started = true;
+      return this.startWrite(chunks, total, signal, transfer);
+    });
     this.writeChain = result;
-    if (!signal || started) return result;
+    if (!signal) return result;
     // A write still queued behind others settles as soon as its signal aborts.
     return raceSignal(result, signal, () =>
       started ? PENDING_MARK : err(abortedError(signal.reason).withBytesAccepted(0)),
     ).then((r) => (r === PENDING_MARK ? result : r));
+  }
+
+  /** Runs one write through the driver; `pendingWrites` counts it until it settles. */
+  private startWrite(
+    chunks: Uint8Array[],
+    total: number,
+    signal: AbortSignal | undefined,
+    transfer: boolean,
+  ): Promise<WriteResult> {
+    const refused =
+      this.refuseWrite() ?? (signal?.aborted ? err(abortedError(signal.reason).withBytesAccepted(0)) : undefined);
+    if (refused) {
+      this.pendingWrites -= 1;
+      return Promise.resolve(refused);
+    }
+    return new Promise<WriteResult>((resolve) => {
+      let settled = false;
+      const settle = (r: WriteResult): void => {
+        if (settled) return;
+        settled = true;
+        this.abortWaiters.delete(settle);
+        resolve(this.finishWrite(r, total, signal));
+      };
+      this.abortWaiters.add(settle);
+      let running: Promise<WriteResult>;
+      try {
+        running = this.driver.write(chunks, signal, transfer);
+      } catch (cause) {
+        running = Promise.reject(cause);
+      }
+      running.then(settle, (cause: unknown) => settle(err(fromNodeError(cause, 'driver write failed'))));
+    });
+  }
+
+  private finishWrite(r: WriteResult, total: number, signal: AbortSignal | undefined): WriteResult {
+    this.pendingWrites -= 1;
+    if (r.ok) {
+      this.recorder.recordWrite(total);
+      return r;
+    }
+    const accepted = r.error.bytesAccepted ?? 0;
+    if (accepted > 0) this.recorder.recordWrite(accepted);
+    // A write cancelled by its own signal leaves the flow usable; anything else is sticky.
+    const cancelledByCaller = signal?.aborted === true && r.error.kind === 'aborted';
+    if (!cancelledByCaller && !this.localError) {
+      this.writeFailure ??= r.error;
+      this.writeStatus = 'error';
+    }
+    return r;
   }
 
   shutdownWrite(): Promise<WriteResult> {
@@ -521,7 +550,8 @@ const EMPTY = new Uint8Array(0);
 
 /** A read parked until data, EOF or an error arrives (or its signal aborts). */
 interface ReadWaiter {
-  readonly attempt: () => unknown;
+  /** The caller's buffer for `readInto`; undefined for `read`. */
+  readonly into: Uint8Array | undefined;
   readonly resolve: (result: unknown) => void;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
