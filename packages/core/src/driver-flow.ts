@@ -44,8 +44,9 @@ export interface FlowDriver {
    * accepted them. On failure the error's `bytesAccepted` says how much went through. Called one
    * at a time: the flow never starts a write before the previous one resolved. With `transfer`
    * the caller gave the buffers up for good, so the driver may keep them without copying.
+   * A driver that knows the outcome at once may return the result itself instead of a promise.
    */
-  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer?: boolean): Promise<WriteResult>;
+  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer?: boolean): WriteResult | Promise<WriteResult>;
   /** Send end-of-stream after everything accepted so far; resolve when it is sent. */
   shutdownWrite(): Promise<WriteResult>;
   /** The user will read no more; the flow drops inbound bytes from now on. */
@@ -408,6 +409,15 @@ class DriverFlow implements Flow, InboundPort {
       this.pendingWrites -= 1;
       return Promise.resolve(refused);
     }
+    let running: WriteResult | Promise<WriteResult>;
+    try {
+      running = this.driver.write(chunks, signal, transfer);
+    } catch (cause) {
+      running = err(fromNodeError(cause, 'driver write failed'));
+    }
+    // Settled at once (the driver knew): no promise to race against abort.
+    if (!isPromise(running)) return Promise.resolve(this.finishWrite(running, total, signal));
+    const pending = running;
     return new Promise<WriteResult>((resolve) => {
       let settled = false;
       const settle = (r: WriteResult): void => {
@@ -417,13 +427,7 @@ class DriverFlow implements Flow, InboundPort {
         resolve(this.finishWrite(r, total, signal));
       };
       this.abortWaiters.add(settle);
-      let running: Promise<WriteResult>;
-      try {
-        running = this.driver.write(chunks, signal, transfer);
-      } catch (cause) {
-        running = Promise.reject(cause);
-      }
-      running.then(settle, (cause: unknown) => settle(err(fromNodeError(cause, 'driver write failed'))));
+      pending.then(settle, (cause: unknown) => settle(err(fromNodeError(cause, 'driver write failed'))));
     });
   }
 
@@ -547,6 +551,10 @@ class DriverFlow implements Flow, InboundPort {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
 
 /** A read parked until data, EOF or an error arrives (or its signal aborts). */
 interface ReadWaiter {

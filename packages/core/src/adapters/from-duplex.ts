@@ -174,7 +174,7 @@ class DuplexDriver implements FlowDriver {
    * the flow contract lets the caller reuse its buffer as soon as the write settles. Waiting for
    * the callback also bounds what sits in Node's queue to one write, with no copy.
    */
-  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): Promise<WriteResult> {
+  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): WriteResult | Promise<WriteResult> {
     const d = this.duplex;
     if (this.failure || this.gone || d.destroyed) return this.writeFailure(0);
     if (d.writableEnded) return err(closedError());
@@ -203,16 +203,20 @@ class DuplexDriver implements FlowDriver {
     // is accepted once Node queued it below its high-water mark (errors surface on the next
     // operation). Otherwise the caller may reuse it, so wait until Node let go of it.
     if (transfer && roomLeft && pending > 0) return OK;
-    const woke = await this.waitFor(() => pending === 0, signal);
-    if (!woke) {
-      // The bytes sit in Node's queue and will still go out: accepted, we only stopped waiting.
-      // Node keeps the buffers until they are flushed (see the note on fromDuplex).
-      const total = chunks.reduce((n, c) => n + c.length, 0);
-      return err(abortedError(signal?.reason).withBytesAccepted(total));
-    }
-    if (callbackError || (pending > 0 && (this.failure || this.gone))) return this.writeFailure(flushed);
-    return OK;
+    // Otherwise wait (the slow path, with its closure, only when needed).
+    return (async (): Promise<WriteResult> => {
+      const woke = await this.waitFor(() => pending === 0, signal);
+      if (!woke) {
+        // The bytes sit in Node's queue and will still go out: accepted, we only stopped waiting.
+        // Node keeps the buffers until they are flushed (see the note on fromDuplex).
+        const total = chunks.reduce((n, c) => n + c.length, 0);
+        return err(abortedError(signal?.reason).withBytesAccepted(total));
+      }
+      if (callbackError || (pending > 0 && (this.failure || this.gone))) return this.writeFailure(flushed);
+      return OK;
+    })();
   }
+
 
   async shutdownWrite(): Promise<WriteResult> {
     const d = this.duplex;

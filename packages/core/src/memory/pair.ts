@@ -49,7 +49,26 @@ class Channel {
     private readonly fault: FaultOptions | undefined,
   ) {}
 
-  async write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): Promise<WriteResult> {
+  write(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer = false): WriteResult | Promise<WriteResult> {
+    // The common case, answered synchronously: no fault, no latency, whole chunks that fit now.
+    if (!this.broken && this.fault === undefined && this.latencyMs <= 0) {
+      let total = 0;
+      let whole = true;
+      for (const chunk of chunks) {
+        if (chunk.length > this.chunkSize) whole = false;
+        total += chunk.length;
+      }
+      if (whole && total <= this.capacity - (this.port?.buffered ?? 0)) {
+        // Copy unless the caller gave the buffers up: it may reuse them once the write resolves.
+        for (const chunk of chunks) this.deliver(transfer ? chunk : copyBytes(chunk));
+        return OK;
+      }
+    }
+    return this.writeInPieces(chunks, signal, transfer);
+  }
+
+  /** The general case: split to chunkSize and to the room left, wait for room, inject faults. */
+  private async writeInPieces(chunks: readonly Uint8Array[], signal: AbortSignal | undefined, transfer: boolean): Promise<WriteResult> {
     let accepted = 0;
     for (const chunk of chunks) {
       let offset = 0;
