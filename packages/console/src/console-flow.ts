@@ -1,15 +1,13 @@
 import {
   EOF,
   FlowError,
+  FlowWrapper,
   OK,
   closedError,
   err,
   ok,
   type CloseOptions,
   type Flow,
-  type FlowCapabilities,
-  type FlowState,
-  type FlowStats,
   type ReadIntoResult,
   type ReadOptions,
   type ReadResult,
@@ -39,16 +37,15 @@ function disconnectedError(): FlowError {
  * The part every backend shares: a flow with `log` and `disconnect` on top. Backends extend it
  * with their own accessors (window size, exit status, device settings).
  */
-export class ConsoleFlow implements Console {
+export class ConsoleFlow extends FlowWrapper implements Console {
   readonly backend: ConsoleBackend;
   readonly lineEnding: LineEnding;
-  protected readonly inner: Flow;
   private readonly releasedHook: () => Promise<void>;
   private disconnectPromise: Promise<void> | undefined;
 
   constructor(parts: ConsoleParts) {
+    super(parts.flow);
     this.backend = parts.backend;
-    this.inner = parts.flow;
     this.lineEnding = parts.lineEnding;
     this.releasedHook = parts.released;
   }
@@ -57,43 +54,39 @@ export class ConsoleFlow implements Console {
     return this.disconnectPromise !== undefined;
   }
 
-  read(options?: ReadOptions): Promise<ReadResult> {
+  override read(options?: ReadOptions): Promise<ReadResult> {
     if (this.disconnected) return Promise.resolve(ok(EOF));
     return this.inner.read(options).then((r) => (!r.ok && this.disconnected ? ok(EOF) : r));
   }
 
-  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
+  override readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
     if (this.disconnected) return Promise.resolve(ok(EOF));
     return this.inner.readInto(buffer, options).then((r) => (!r.ok && this.disconnected ? ok(EOF) : r));
   }
 
-  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+  override write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(err(closedError()));
     return this.inner.write(buffer, options);
   }
 
-  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
+  override writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(err(closedError()));
     return this.inner.writev(buffers, options);
   }
 
-  shutdownWrite(): Promise<WriteResult> {
+  override shutdownWrite(): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(OK);
     return this.inner.shutdownWrite();
   }
 
-  shutdownRead(): Promise<WriteResult> {
+  override shutdownRead(): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(OK);
     return this.inner.shutdownRead();
   }
 
-  close(options?: CloseOptions): Promise<WriteResult> {
+  override close(options?: CloseOptions): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(OK);
     return this.inner.close(options);
-  }
-
-  abort(reason?: unknown): void {
-    this.inner.abort(reason);
   }
 
   log(line: string): Promise<void> {
@@ -116,31 +109,11 @@ export class ConsoleFlow implements Console {
     return this.disconnectPromise;
   }
 
-  get stats(): FlowStats {
-    return this.inner.stats;
-  }
-
-  get capabilities(): FlowCapabilities {
-    return this.inner.capabilities;
-  }
-
-  get readState(): ReadState {
+  override get readState(): ReadState {
     return this.disconnected ? 'shut' : this.inner.readState;
   }
 
-  get writeState(): WriteState {
+  override get writeState(): WriteState {
     return this.disconnected ? 'shut' : this.inner.writeState;
-  }
-
-  get state(): FlowState {
-    return this.inner.state;
-  }
-
-  get closed(): Promise<FlowError | undefined> {
-    return this.inner.closed;
-  }
-
-  get label(): string {
-    return this.inner.label;
   }
 }

@@ -29,6 +29,7 @@ export type { FlowErrorKind, FlowErrorOptions } from './errors';
 export { StatsRecorder, formatStats, formatBytes, rate, now } from './stats';
 export type { FlowStats } from './stats';
 export { createFlow } from './driver-flow';
+export { FlowWrapper } from './flow-wrapper';
 export type { FlowDriver, InboundPort, CreateFlowOptions } from './driver-flow';
 export { deferred, raceSignal, raceTimeout, sleep } from './deferred';
 export type { Deferred } from './deferred';

@@ -3,20 +3,13 @@ import {
   abortedError,
   err,
   FlowError,
+  FlowWrapper,
   fromDuplex,
   OK,
-  type CloseOptions,
   type Flow,
   type FlowCapabilities,
-  type FlowState,
-  type FlowStats,
-  type ReadIntoResult,
-  type ReadOptions,
-  type ReadResult,
-  type ReadState,
   type WriteOptions,
   type WriteResult,
-  type WriteState,
 } from '@flow/core';
 import { formatEndpoint, type Endpoint } from './endpoint';
 import { KEEPALIVE_NOTE, type KeepaliveApplied } from './keepalive';
@@ -71,47 +64,33 @@ export function wrapSocket(socket: Socket, options: WrapSocketOptions): TcpFlow 
   return new SocketFlow(socket, options);
 }
 
-class SocketFlow implements TcpFlow {
+class SocketFlow extends FlowWrapper implements TcpFlow {
   readonly dst: Endpoint;
   readonly src: Endpoint;
   readonly keepalive: KeepaliveApplied | undefined;
   readonly noDelay: boolean;
-  private readonly inner: Flow;
   private nodelayWriters = 0;
+  private readonly socket: Socket;
   private readonly mapError: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError;
 
-  constructor(
-    private readonly socket: Socket,
-    options: WrapSocketOptions,
-  ) {
+  constructor(socket: Socket, options: WrapSocketOptions) {
+    const unix = options.dst.family === 'unix';
+    const mapError = socketErrorMapper(socket);
+    super(
+      fromDuplex(socket, {
+        // The endpoints' URIs already name the scheme.
+        label: `${formatEndpoint(options.src)} -> ${formatEndpoint(options.dst)}`,
+        capabilities: socketCapabilities(unix, options.keepalive),
+        highWaterMark: options.highWaterMark,
+        mapError,
+      }),
+    );
+    this.socket = socket;
+    this.mapError = mapError;
     this.dst = options.dst;
     this.src = options.src;
     this.keepalive = options.keepalive;
     this.noDelay = options.noDelay;
-    const unix = options.dst.family === 'unix';
-    this.mapError = socketErrorMapper(socket);
-    this.inner = fromDuplex(socket, {
-      label: `${unix ? 'unix' : 'tcp'} ${formatEndpoint(options.src)} -> ${formatEndpoint(options.dst)}`,
-      capabilities: socketCapabilities(unix, options.keepalive),
-      highWaterMark: options.highWaterMark,
-      mapError: this.mapError,
-    });
-  }
-
-  read(options?: ReadOptions): Promise<ReadResult> {
-    return this.inner.read(options);
-  }
-
-  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
-    return this.inner.readInto(buffer, options);
-  }
-
-  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
-    return this.inner.write(buffer, options);
-  }
-
-  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
-    return this.inner.writev(buffers, options);
   }
 
   writeNodelay(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
@@ -171,49 +150,5 @@ class SocketFlow implements TcpFlow {
     if (cause) return this.mapError(cause, 'write');
     if (this.inner.state === 'aborted') return abortedError();
     return new FlowError('reset', 'the socket was destroyed before the bytes reached the kernel', { code: 'ECONNRESET' });
-  }
-
-  shutdownWrite(): Promise<WriteResult> {
-    return this.inner.shutdownWrite();
-  }
-
-  shutdownRead(): Promise<WriteResult> {
-    return this.inner.shutdownRead();
-  }
-
-  close(options?: CloseOptions): Promise<WriteResult> {
-    return this.inner.close(options);
-  }
-
-  abort(reason?: unknown): void {
-    this.inner.abort(reason);
-  }
-
-  get stats(): FlowStats {
-    return this.inner.stats;
-  }
-
-  get capabilities(): FlowCapabilities {
-    return this.inner.capabilities;
-  }
-
-  get readState(): ReadState {
-    return this.inner.readState;
-  }
-
-  get writeState(): WriteState {
-    return this.inner.writeState;
-  }
-
-  get state(): FlowState {
-    return this.inner.state;
-  }
-
-  get closed(): Promise<FlowError | undefined> {
-    return this.inner.closed;
-  }
-
-  get label(): string {
-    return this.inner.label;
   }
 }

@@ -1,0 +1,84 @@
+import type { FlowError } from './errors';
+import type {
+  CloseOptions,
+  Flow,
+  FlowCapabilities,
+  FlowState,
+  ReadIntoResult,
+  ReadOptions,
+  ReadResult,
+  ReadState,
+  WriteOptions,
+  WriteResult,
+  WriteState,
+} from './flow';
+import type { FlowStats } from './stats';
+
+/**
+ * A flow that hands every operation to `inner`: the base for layers that add a few methods or
+ * change one behaviour (a TCP flow's `dst` and `writeNodelay`, a console's `log`), so that each
+ * overrides only what it changes. Closing or aborting the wrapper closes or aborts `inner`.
+ */
+export class FlowWrapper implements Flow {
+  constructor(protected readonly inner: Flow) {}
+
+  read(options?: ReadOptions): Promise<ReadResult> {
+    return this.inner.read(options);
+  }
+
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<ReadIntoResult> {
+    return this.inner.readInto(buffer, options);
+  }
+
+  write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+    return this.inner.write(buffer, options);
+  }
+
+  writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
+    return this.inner.writev(buffers, options);
+  }
+
+  shutdownWrite(): Promise<WriteResult> {
+    return this.inner.shutdownWrite();
+  }
+
+  shutdownRead(): Promise<WriteResult> {
+    return this.inner.shutdownRead();
+  }
+
+  close(options?: CloseOptions): Promise<WriteResult> {
+    return this.inner.close(options);
+  }
+
+  abort(reason?: unknown): void {
+    this.inner.abort(reason);
+  }
+
+  get stats(): FlowStats {
+    return this.inner.stats;
+  }
+
+  get capabilities(): FlowCapabilities {
+    return this.inner.capabilities;
+  }
+
+  get readState(): ReadState {
+    return this.inner.readState;
+  }
+
+  get writeState(): WriteState {
+    return this.inner.writeState;
+  }
+
+  get state(): FlowState {
+    return this.inner.state;
+  }
+
+  get closed(): Promise<FlowError | undefined> {
+    return this.inner.closed;
+  }
+
+  get label(): string {
+    return this.inner.label;
+  }
+}
