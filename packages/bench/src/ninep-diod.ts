@@ -1,97 +1,25 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { findTool as findAnywhere, startLoopbackPeer, type PeerProcess } from './loopback-peer';
 
 /** `name` on PATH (diod installs into /usr/sbin, which is on root's PATH), or undefined. */
 export function findTool(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findAnywhere(name, ['/usr/sbin', '/usr/bin']);
 }
 
-/** A loopback port that was free a moment ago (diod needs a number up front). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-export interface DiodProcess {
-  readonly process: ChildProcess;
-  readonly port: number;
-  stop(): Promise<void>;
-}
+export type DiodProcess = PeerProcess;
 
 /**
  * A private diod in the foreground on 127.0.0.1, exporting `exportDir` and its synthetic
  * `ctl` tree: no MUNGE authentication (`-n`), no user database (`-N`), no config file, logging
  * to `logFile`. Resolves once it accepts connections; it dies with this process.
  */
-export async function startDiod(binary: string, exportDir: string, logFile: string): Promise<DiodProcess> {
-  const port = await freePort();
-  const cp = spawn(binary, ['-f', '-n', '-N', '-c', '/dev/null', '-l', `127.0.0.1:${port}`, '-e', exportDir, '-e', 'ctl', '-L', logFile], {
-    stdio: 'ignore',
-  });
-  let exited = false;
-  // diod has no IPC channel to notice that we are gone: take it down with us.
-  const killOnExit = (): void => {
-    cp.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const gone = new Promise<void>((done) =>
-    cp.once('exit', () => {
-      exited = true;
-      process.off('exit', killOnExit);
-      done();
-    }),
+export function startDiod(binary: string, exportDir: string, logFile: string): Promise<DiodProcess> {
+  return startLoopbackPeer(
+    binary,
+    (port) => ['-f', '-n', '-N', '-c', '/dev/null', '-l', `127.0.0.1:${port}`, '-e', exportDir, '-e', 'ctl', '-L', logFile],
+    { name: 'diod', hint: `see ${logFile}` },
   );
-  cp.once('error', () => undefined);
-  for (let attempt = 0; attempt < 100 && !exited; attempt += 1) {
-    if (await canConnect(port)) {
-      return {
-        process: cp,
-        port,
-        stop: async () => {
-          if (exited) return;
-          cp.kill('SIGTERM');
-          const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
-          await gone;
-          clearTimeout(timer);
-        },
-      };
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  cp.kill('SIGKILL');
-  await gone;
-  throw new Error(`diod did not listen on 127.0.0.1:${port} (see ${logFile})`);
 }
 
 /** User plus system CPU seconds a process has used so far (Linux `/proc`, all threads), or undefined. */

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** `name` on PATH (or in `extraDirs`, e.g. /usr/sbin for diod), or undefined. */
+export function findTool(name: string, extraDirs: readonly string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...extraDirs]) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A loopback port that was free a moment ago (the peers below need a number up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface PeerProcess {
+  readonly process: ChildProcess;
+  readonly port: number;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once the process exited. */
+  stop(): Promise<void>;
+}
+
+export interface PeerOptions {
+  /** For messages, e.g. `socat`. */
+  readonly name: string;
+  /** Keep the tail of the peer's stderr for the failure message. Default false (stderr ignored). */
+  readonly captureStderr?: boolean;
+  /** Added to the failure message, e.g. where the peer's log is. */
+  readonly hint?: string;
+}
+
+/**
+ * Starts `binary args(port)` on a free loopback port and resolves once it accepts connections.
+ * Such peers have no IPC channel to notice that we are gone, so they are killed with us.
+ */
+export async function startLoopbackPeer(
+  binary: string,
+  args: (port: number) => readonly string[],
+  options: PeerOptions,
+): Promise<PeerProcess> {
+  const port = await freePort();
+  const cp = spawn(binary, [...args(port)], {
+    stdio: ['ignore', 'ignore', options.captureStderr ? 'pipe' : 'ignore'],
+  });
+  let stderr = '';
+  cp.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  let exited = false;
+  const killOnExit = (): void => {
+    cp.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const gone = new Promise<void>((done) =>
+    cp.once('exit', () => {
+      exited = true;
+      process.off('exit', killOnExit);
+      done();
+    }),
+  );
+  cp.once('error', () => undefined);
+  for (let attempt = 0; attempt < 100 && !exited; attempt += 1) {
+    if (await canConnect(port)) {
+      return {
+        process: cp,
+        port,
+        stop: async () => {
+          if (exited) return;
+          cp.kill('SIGTERM');
+          const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
+          await gone;
+          clearTimeout(timer);
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  cp.kill('SIGKILL');
+  await gone;
+  const detail = [stderr.trim(), options.hint].filter((s) => s).join('; ');
+  throw new Error(`${options.name} did not listen on 127.0.0.1:${port}${detail ? `: ${detail}` : ''}`);
+}
