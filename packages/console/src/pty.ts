@@ -1,4 +1,4 @@
-import { statSync, write as fsWrite } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   FlowError,
   OK,
@@ -15,6 +15,7 @@ import {
   type WriteResult,
 } from '@flow/core';
 import { resolveCommand } from './command-path';
+import { writeAllToFd } from './fd-writer';
 import type { Console } from './console';
 import { ConsoleFlow, type ConsoleParts } from './console-flow';
 import { checkLineEnding, type LineEnding } from './line-ending';
@@ -74,7 +75,6 @@ export interface PtyConsole extends Console {
 }
 
 const EOF_CHAR = 0x04;
-const MAX_WRITE_BACKOFF_MS = 8;
 
 function checkDimension(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -271,34 +271,20 @@ class PtyDriver implements FlowDriver {
       this.proc.write(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.length));
       return Promise.resolve(OK);
     }
-    return new Promise<WriteResult>((resolve) => {
-      let offset = 0;
-      let backoff = 0;
-      const attempt = (): void => {
-        if (this.fdDead || this.exit) return resolve(err(this.exitedError().withBytesAccepted(offset)));
-        if (this.tornDown) return resolve(err(closedError(offset)));
-        if (signal?.aborted) return resolve(err(abortedError(signal.reason).withBytesAccepted(offset)));
-        fsWrite(fd, buffer, offset, buffer.length - offset, null, (e, written) => {
-          if (e) {
-            const code = (e as NodeJS.ErrnoException).code;
-            if (code === 'EAGAIN' || code === 'EINTR') {
-              // The terminal's buffer is full: the program is not reading. Retry soon.
-              backoff = Math.min(MAX_WRITE_BACKOFF_MS, backoff + 1);
-              setTimeout(attempt, backoff);
-              return;
-            }
-            // EIO: the terminal's other side is closed (the program is gone).
-            this.fdDead = true;
-            return resolve(err(new FlowError('closed', `writing to the PTY failed: ${e.message}`, { code, cause: e, bytesAccepted: offset })));
-          }
-          backoff = 0;
-          offset += written;
-          this.recorder.recordFlushed(written);
-          if (offset >= buffer.length) resolve(OK);
-          else attempt();
-        });
-      };
-      attempt();
+    // A full terminal buffer means the program is not reading yet: writeAllToFd waits it out.
+    return writeAllToFd(fd, buffer, {
+      stopped: () => {
+        if (this.fdDead || this.exit) return this.exitedError();
+        if (this.tornDown) return closedError();
+        if (signal?.aborted) return abortedError(signal.reason);
+        return undefined;
+      },
+      failed: (e) => {
+        // EIO: the terminal's other side is closed (the program is gone).
+        this.fdDead = true;
+        return new FlowError('closed', `writing to the PTY failed: ${e.message}`, { code: e.code, cause: e });
+      },
+      flushed: (bytes) => this.recorder.recordFlushed(bytes),
     });
   }
 

@@ -1,4 +1,3 @@
-import { write as fsWrite } from 'node:fs';
 import {
   FlowError,
   OK,
@@ -15,6 +14,7 @@ import {
 } from '@flow/core';
 import type { Console } from './console';
 import { ConsoleFlow, type ConsoleParts } from './console-flow';
+import { writeAllToFd } from './fd-writer';
 import { checkLineEnding, type LineEnding } from './line-ending';
 import { loadSerialBinding, type SerialBinding, type SerialBindingPort } from './serial-module';
 
@@ -68,7 +68,6 @@ export interface SerialConsole extends Console {
 const PARITIES: readonly Parity[] = ['none', 'even', 'odd', 'mark', 'space'];
 const DATA_BITS: readonly number[] = [5, 6, 7, 8];
 const STOP_BITS: readonly number[] = [1, 1.5, 2];
-const MAX_WRITE_BACKOFF_MS = 8;
 
 function checkBaudRate(baudRate: number): number {
   if (!Number.isInteger(baudRate) || baudRate < 1 || baudRate > 100_000_000) {
@@ -251,33 +250,19 @@ class SerialDriver implements FlowDriver {
    * waiting for room would silence a read waiting for data, and both directions stall.
    */
   private writeToDescriptor(fd: number, buffer: Uint8Array): Promise<WriteResult> {
-    return new Promise<WriteResult>((resolve) => {
-      let offset = 0;
-      let backoff = 0;
-      const attempt = (): void => {
-        if (this.stopped) return resolve(err(new FlowError('closed', 'the serial port is closed', { bytesAccepted: offset })));
+    // A full line (flow control, a slow device) is waited out by writeAllToFd.
+    return writeAllToFd(fd, buffer, {
+      stopped: () => (this.stopped ? new FlowError('closed', 'the serial port is closed') : undefined),
+      failed: (e) => mapSerialError(e, `writing ${this.path}`),
+      flushed: (bytes) => this.recorder.recordFlushed(bytes),
+      // The port's fd is never closed while a write(2) on it is in flight.
+      started: () => {
         this.writing = true;
-        fsWrite(fd, buffer, offset, buffer.length - offset, null, (e, written) => {
-          this.writing = false;
-          this.wakeCloser?.();
-          if (e) {
-            const code = (e as NodeJS.ErrnoException).code;
-            if (code === 'EAGAIN' || code === 'EINTR') {
-              // The line is full (flow control, a slow device): try again soon.
-              backoff = Math.min(MAX_WRITE_BACKOFF_MS, backoff + 1);
-              setTimeout(attempt, backoff);
-              return;
-            }
-            return resolve(err(mapSerialError(e, `writing ${this.path}`).withBytesAccepted(offset)));
-          }
-          backoff = 0;
-          offset += written;
-          this.recorder.recordFlushed(written);
-          if (offset >= buffer.length) resolve(OK);
-          else attempt();
-        });
-      };
-      attempt();
+      },
+      settled: () => {
+        this.writing = false;
+        this.wakeCloser?.();
+      },
     });
   }
 
