@@ -418,17 +418,7 @@ class DriverFlow implements Flow, InboundPort {
     // Settled at once (the driver knew): no promise to race against abort.
     if (!isPromise(running)) return Promise.resolve(this.finishWrite(running, total, signal));
     const pending = running;
-    return new Promise<WriteResult>((resolve) => {
-      let settled = false;
-      const settle = (r: WriteResult): void => {
-        if (settled) return;
-        settled = true;
-        this.abortWaiters.delete(settle);
-        resolve(this.finishWrite(r, total, signal));
-      };
-      this.abortWaiters.add(settle);
-      pending.then(settle, (cause: unknown) => settle(err(fromNodeError(cause, 'driver write failed'))));
-    });
+    return this.guard(() => pending, 'write', (r) => this.finishWrite(r, total, signal));
   }
 
   private finishWrite(r: WriteResult, total: number, signal: AbortSignal | undefined): WriteResult {
