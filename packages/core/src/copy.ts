@@ -1,6 +1,7 @@
 import { abortedError, FlowError, timeoutError } from './errors';
 import { EOF, type Flow } from './flow';
 import { now } from './stats';
+import { isPromise, syncIoOf } from './sync-io';
 
 export type CopyOutcome = 'eof' | 'error' | 'aborted' | 'timeout';
 
@@ -86,16 +87,21 @@ export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Pro
   // Built once: the loop runs per chunk.
   const readOptions = signal ? { signal } : undefined;
   const writeOptions = { signal, transfer: true };
+  // Flows made by createFlow answer at once when they can, saving a microtask per read and
+  // per write on the hot path; other flows go through their promises.
+  const srcNow = syncIoOf(src);
+  const dstNow = syncIoOf(dst);
   for (;;) {
     if (signal?.aborted) return stopped(abortedError(signal.reason), 'read');
-    const r = await src.read(readOptions);
+    const r = srcNow?.readNow() ?? (await src.read(readOptions));
     if (!r.ok) return stopped(r.error, 'read');
     if (r.value === EOF) break;
     // Bytes arrived: that is activity too, even if the write that follows waits a long time.
     idle?.refresh();
     const chunk = r.value;
     // The chunk came fresh from read() and is never touched again here: hand it over.
-    const w = await dst.write(chunk, writeOptions);
+    const started = dstNow ? dstNow.writeNow(chunk, signal) : dst.write(chunk, writeOptions);
+    const w = isPromise(started) ? await started : started;
     if (!w.ok) {
       const accepted = Math.min(w.error.bytesAccepted ?? 0, chunk.length);
       bytes += accepted;

@@ -16,6 +16,7 @@ import {
 } from './flow';
 import { err, OK, ok, type Result } from './result';
 import { StatsRecorder, type FlowStats } from './stats';
+import { isPromise, SYNC_IO, type SyncIo } from './sync-io';
 
 /**
  * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
@@ -83,12 +84,19 @@ export interface CreateFlowOptions {
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
+/** Writes that succeed at once share one settled promise instead of allocating one each. */
+const RESOLVED_OK: Promise<WriteResult> = Promise.resolve(OK);
+
 /** Builds a flow around a driver. `setup` receives the inbound port the driver pushes into. */
 export function createFlow(setup: (port: InboundPort) => FlowDriver, options: CreateFlowOptions): Flow {
   return new DriverFlow(setup, options);
 }
 
 class DriverFlow implements Flow, InboundPort {
+  readonly [SYNC_IO]: SyncIo = {
+    readNow: () => (this.readWaiters.length === 0 ? this.tryRead() : undefined),
+    writeNow: (chunk, signal) => this.enqueueWrite([chunk], chunk.length, signal, true),
+  };
   readonly capabilities: FlowCapabilities;
   readonly label: string;
   readonly highWaterMark: number;
@@ -214,20 +222,30 @@ class DriverFlow implements Flow, InboundPort {
   }
 
   private wakeReaders(): void {
-    if (this.readWaiters.length === 0) return;
+    const count = this.readWaiters.length;
+    if (count === 0) return;
+    if (count === 1) {
+      // The usual case, one parked read: take it out first, so that a push made from inside
+      // tryRead (a driver resuming synchronously) cannot wake it a second time.
+      const waiter = this.readWaiters.pop() as ReadWaiter;
+      if (!waiter.done && !this.wake(waiter)) this.readWaiters.push(waiter);
+      return;
+    }
     const waiters = this.readWaiters;
     this.readWaiters = [];
     for (const waiter of waiters) {
-      if (waiter.done) continue;
-      const r = waiter.into ? this.tryReadInto(waiter.into) : this.tryRead();
-      if (r === undefined) {
-        this.readWaiters.push(waiter);
-        continue;
-      }
-      waiter.done = true;
-      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.resolve(r);
+      if (!waiter.done && !this.wake(waiter)) this.readWaiters.push(waiter);
     }
+  }
+
+  /** Resolves `waiter` if its read can complete now; false when it must keep waiting. */
+  private wake(waiter: ReadWaiter): boolean {
+    const r = waiter.into ? this.tryReadInto(waiter.into) : this.tryRead();
+    if (r === undefined) return false;
+    waiter.done = true;
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve(r);
+    return true;
   }
 
   /** The terminal outcome once the buffer is empty, or undefined while more may come. */
@@ -274,8 +292,10 @@ class DriverFlow implements Flow, InboundPort {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     } else if (this.head === this.chunks.length) {
-      // Drained: reuse the array rather than allocating one per read.
-      this.chunks.length = 0;
+      // Drained: reuse the array rather than allocating one per read (and pop the usual single
+      // slot, since setting `length` is a runtime call).
+      if (this.head === 1) this.chunks.pop();
+      else this.chunks.length = 0;
       this.head = 0;
     }
     this.recorder.recordRead(bytes);
@@ -311,7 +331,7 @@ class DriverFlow implements Flow, InboundPort {
 
   write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
     if (!(buffer instanceof Uint8Array)) throw new TypeError('write needs a Uint8Array');
-    return this.enqueueWrite([buffer], buffer.length, options?.signal, options?.transfer === true);
+    return promised(this.enqueueWrite([buffer], buffer.length, options?.signal, options?.transfer === true));
   }
 
   writev(buffers: readonly Uint8Array[], options?: WriteOptions): Promise<WriteResult> {
@@ -325,7 +345,7 @@ class DriverFlow implements Flow, InboundPort {
         total += b.length;
       }
     }
-    return this.enqueueWrite(nonEmpty, total, options?.signal, options?.transfer === true);
+    return promised(this.enqueueWrite(nonEmpty, total, options?.signal, options?.transfer === true));
   }
 
   private refuseWrite(): WriteResult | undefined {
@@ -371,16 +391,16 @@ class DriverFlow implements Flow, InboundPort {
     total: number,
     signal: AbortSignal | undefined,
     transfer: boolean,
-  ): Promise<WriteResult> {
+  ): WriteResult | Promise<WriteResult> {
     const refused = this.refuseWrite() ?? (this.shutdownPromise ? err(closedError()) : undefined);
-    if (refused) return Promise.resolve(refused);
-    if (total === 0) return Promise.resolve(OK);
+    if (refused) return refused;
+    if (total === 0) return OK;
     this.pendingWrites += 1;
     if (this.pendingWrites === 1) {
       // Nothing queued: start now (the chain only orders writes that overlap), and since it
       // started, its signal is the driver's to honour.
       const result = this.startWrite(chunks, total, signal, transfer);
-      this.writeChain = result;
+      this.writeChain = promised(result);
       return result;
     }
     let started = false;
@@ -402,12 +422,12 @@ class DriverFlow implements Flow, InboundPort {
     total: number,
     signal: AbortSignal | undefined,
     transfer: boolean,
-  ): Promise<WriteResult> {
+  ): WriteResult | Promise<WriteResult> {
     const refused =
       this.refuseWrite() ?? (signal?.aborted ? err(abortedError(signal.reason).withBytesAccepted(0)) : undefined);
     if (refused) {
       this.pendingWrites -= 1;
-      return Promise.resolve(refused);
+      return refused;
     }
     let running: WriteResult | Promise<WriteResult>;
     try {
@@ -416,7 +436,7 @@ class DriverFlow implements Flow, InboundPort {
       running = err(fromNodeError(cause, 'driver write failed'));
     }
     // Settled at once (the driver knew): no promise to race against abort.
-    if (!isPromise(running)) return Promise.resolve(this.finishWrite(running, total, signal));
+    if (!isPromise(running)) return this.finishWrite(running, total, signal);
     const pending = running;
     return this.guard(() => pending, 'write', (r) => this.finishWrite(r, total, signal));
   }
@@ -542,8 +562,10 @@ class DriverFlow implements Flow, InboundPort {
 
 const EMPTY = new Uint8Array(0);
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown }).then === 'function';
+/** A settled result as a promise; the common success shares one already-resolved promise. */
+function promised(r: WriteResult | Promise<WriteResult>): Promise<WriteResult> {
+  if (r === OK) return RESOLVED_OK;
+  return isPromise(r) ? r : Promise.resolve(r);
 }
 
 /** A read parked until data, EOF or an error arrives (or its signal aborts). */

@@ -13,6 +13,7 @@ import type {
   WriteState,
 } from './flow';
 import type { FlowStats } from './stats';
+import { SYNC_IO, syncIoOf, type SyncIo } from './sync-io';
 
 /**
  * A flow that hands every operation to `inner`: the base for layers that add a few methods or
@@ -21,6 +22,16 @@ import type { FlowStats } from './stats';
  */
 export class FlowWrapper implements Flow {
   constructor(protected readonly inner: Flow) {}
+
+  /**
+   * The inner flow's synchronous face for `copy`, as long as this layer reads and writes by
+   * plain delegation: a subclass that changes `read` or `write` must see every call.
+   */
+  get [SYNC_IO](): SyncIo | undefined {
+    const plain = FlowWrapper.prototype;
+    if (this.read !== plain.read || this.write !== plain.write) return undefined;
+    return syncIoOf(this.inner);
+  }
 
   read(options?: ReadOptions): Promise<ReadResult> {
     return this.inner.read(options);

@@ -158,6 +158,21 @@ describe('copy', () => {
     expect(seen).toEqual([1, 3, 6]);
   });
 
+  test('a read already waiting on the source is served before the copy takes anything', async () => {
+    const [srcW, srcR] = pair();
+    const [dstW, dstR] = pair();
+    const waiting = srcR.read();
+    const copying = copy(srcR, dstW);
+    const received = readAll(dstR);
+    expect((await srcW.write(Buffer.from('first'))).ok).toBe(true);
+    expect((await srcW.write(Buffer.from('second'))).ok).toBe(true);
+    expect((await srcW.shutdownWrite()).ok).toBe(true);
+    const w = await waiting;
+    expect(w.ok && w.value !== EOF && Buffer.from(w.value).toString()).toBe('first');
+    expect((await copying).bytes).toBe(6);
+    expect((await received).toString()).toBe('second');
+  });
+
   test('a non-positive idle timeout is a programmer error', async () => {
     await expect(copy(fromChunks([]), sink().flow, { idleTimeoutMs: 0 })).rejects.toThrow(RangeError);
   });

@@ -1,4 +1,5 @@
-import { EOF, FlowWrapper, pair, type ReadOptions, type ReadResult } from '../src';
+import { copy, EOF, FlowWrapper, pair, type ReadOptions, type ReadResult, type WriteOptions, type WriteResult } from '../src';
+import { syncIoOf } from '../src/sync-io';
 
 class CountingReads extends FlowWrapper {
   reads = 0;
@@ -8,7 +9,50 @@ class CountingReads extends FlowWrapper {
   }
 }
 
+class CountingWrites extends FlowWrapper {
+  writes = 0;
+  override write(buffer: Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+    this.writes += 1;
+    return this.inner.write(buffer, options);
+  }
+}
+
+async function feed(flow: ReturnType<typeof pair>[0], chunks: readonly string[]): Promise<void> {
+  for (const c of chunks) expect((await flow.write(Buffer.from(c))).ok).toBe(true);
+  expect((await flow.shutdownWrite()).ok).toBe(true);
+}
+
+async function drain(flow: ReturnType<typeof pair>[0]): Promise<string> {
+  let text = '';
+  for (;;) {
+    const r = await flow.read();
+    if (!r.ok) throw r.error;
+    if (r.value === EOF) return text;
+    text += Buffer.from(r.value).toString();
+  }
+}
+
 describe('FlowWrapper', () => {
+  test('a plain wrapper lends copy the fast path of its inner flow', () => {
+    const [inner] = pair();
+    expect(syncIoOf(new FlowWrapper(inner))).toBe(syncIoOf(inner));
+    expect(syncIoOf(inner)).toBeDefined();
+  });
+
+  test('a wrapper that changes read or write has no fast path, so copy goes through the override', async () => {
+    const [srcW, srcR] = pair();
+    const [dstW, dstR] = pair();
+    const reading = new CountingReads(srcR);
+    const writing = new CountingWrites(dstW);
+    expect(syncIoOf(reading)).toBeUndefined();
+    expect(syncIoOf(writing)).toBeUndefined();
+    const [, copied, text] = await Promise.all([feed(srcW, ['a', 'bb', 'ccc']), copy(reading, writing), drain(dstR)]);
+    expect(copied.outcome).toBe('eof');
+    expect(text).toBe('abbccc');
+    expect(reading.reads).toBe(4); // three chunks and the EOF
+    expect(writing.writes).toBe(3);
+  });
+
   test('forwards every operation and state to the inner flow, overriding only what a subclass changes', async () => {
     const [inner, peer] = pair();
     const wrapped = new CountingReads(inner);

@@ -1,0 +1,27 @@
+import type { Flow, ReadResult, WriteResult } from './flow';
+
+/**
+ * Internal: flows made by `createFlow` can answer a read or a write without a promise when the
+ * outcome is known at once. `copy` uses it to move a buffered chunk without a microtask per step;
+ * everything else goes through the promises of the `Flow` interface.
+ */
+export const SYNC_IO = Symbol('flow.syncIo');
+
+export interface SyncIo {
+  /**
+   * A read that completes without waiting: what `read()` would resolve with, or undefined when
+   * it would wait or another read is already waiting (that one comes first).
+   */
+  readNow(): ReadResult | undefined;
+  /** `write(chunk, { signal, transfer: true })`: its result itself when it settled at once. */
+  writeNow(chunk: Uint8Array, signal: AbortSignal | undefined): WriteResult | Promise<WriteResult>;
+}
+
+/** The flow's synchronous face, if it has one. */
+export function syncIoOf(flow: Flow): SyncIo | undefined {
+  return (flow as { [SYNC_IO]?: SyncIo })[SYNC_IO];
+}
+
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
