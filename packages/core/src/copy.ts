@@ -1,7 +1,7 @@
 import { abortedError, FlowError, timeoutError } from './errors';
-import { EOF, type Flow } from './flow';
+import { EOF, type Flow, type WriteResult } from './flow';
 import { now } from './stats';
-import { isPromise, syncIoOf } from './sync-io';
+import { isPromise, syncIoOf, type SyncIo } from './sync-io';
 
 export type CopyOutcome = 'eof' | 'error' | 'aborted' | 'timeout';
 
@@ -84,38 +84,135 @@ export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Pro
     return finish('error', error, side);
   };
 
-  // Built once: the loop runs per chunk.
-  const readOptions = signal ? { signal } : undefined;
-  const writeOptions = { signal, transfer: true };
-  // Flows made by createFlow answer at once when they can, saving a microtask per read and
-  // per write on the hot path; other flows go through their promises.
+  const tally: Tally = {
+    // Bytes arrived: that is activity too, even if the write that follows waits a long time.
+    arrived: () => idle?.refresh(),
+    written: (chunk, w) => {
+      if (!w.ok) {
+        const accepted = Math.min(w.error.bytesAccepted ?? 0, chunk.length);
+        bytes += accepted;
+        if (accepted < chunk.length) unwritten = chunk.subarray(accepted);
+        return { error: w.error, side: 'write' };
+      }
+      bytes += chunk.length;
+      ops += 1;
+      idle?.refresh();
+      onProgress?.(bytes);
+      return undefined;
+    },
+  };
+  // Flows made by createFlow (and plain wrappers of them) move a chunk without a promise when
+  // they can; any other flow goes through its promises.
   const srcNow = syncIoOf(src);
   const dstNow = syncIoOf(dst);
-  for (;;) {
-    if (signal?.aborted) return stopped(abortedError(signal.reason), 'read');
-    const r = srcNow?.readNow() ?? (await src.read(readOptions));
-    if (!r.ok) return stopped(r.error, 'read');
-    if (r.value === EOF) break;
-    // Bytes arrived: that is activity too, even if the write that follows waits a long time.
-    idle?.refresh();
-    const chunk = r.value;
-    // The chunk came fresh from read() and is never touched again here: hand it over.
-    const started = dstNow ? dstNow.writeNow(chunk, signal) : dst.write(chunk, writeOptions);
-    const w = isPromise(started) ? await started : started;
-    if (!w.ok) {
-      const accepted = Math.min(w.error.bytesAccepted ?? 0, chunk.length);
-      bytes += accepted;
-      if (accepted < chunk.length) unwritten = chunk.subarray(accepted);
-      return stopped(w.error, 'write');
-    }
-    bytes += chunk.length;
-    ops += 1;
-    idle?.refresh();
-    onProgress?.(bytes);
-  }
+  const stop = await (srcNow && dstNow ? pump(srcNow, dstNow, signal, tally) : loop(src, dst, signal, tally));
+  if (stop) return stopped(stop.error, stop.side);
   if (options.propagateEof ?? true) {
     const s = await dst.shutdownWrite();
     if (!s.ok) return stopped(s.error, 'write');
   }
   return finish('eof');
+}
+
+/** Why the moving of chunks ended before EOF. */
+interface Stop {
+  readonly error: FlowError;
+  readonly side: 'read' | 'write';
+}
+
+/** The per-chunk bookkeeping of a copy, shared by both ways of moving chunks. */
+interface Tally {
+  /** A chunk came from the source. */
+  arrived(): void;
+  /** The destination answered the write of `chunk`: count it; a Stop if the copy must end. */
+  written(chunk: Uint8Array, w: WriteResult): Stop | undefined;
+}
+
+/** Moves chunks through the promises of any two flows until EOF (undefined) or a Stop. */
+async function loop(src: Flow, dst: Flow, signal: AbortSignal | undefined, tally: Tally): Promise<Stop | undefined> {
+  // Built once: the loop runs per chunk.
+  const readOptions = signal ? { signal } : undefined;
+  const writeOptions = { signal, transfer: true };
+  for (;;) {
+    if (signal?.aborted) return { error: abortedError(signal.reason), side: 'read' };
+    const r = await src.read(readOptions);
+    if (!r.ok) return { error: r.error, side: 'read' };
+    if (r.value === EOF) return undefined;
+    tally.arrived();
+    // The chunk came fresh from read() and is never touched again here: hand it over.
+    const stop = tally.written(r.value, await dst.write(r.value, writeOptions));
+    if (stop) return stop;
+  }
+}
+
+/**
+ * Moves chunks between two flows that can answer at once, as Node's `pipe` does: a chunk pushed
+ * into the source is written to the destination in the same call, so a chunk costs no microtask
+ * unless the destination makes the copy wait. It never takes a chunk while a write is pending,
+ * and reads already waiting on the source are served first.
+ */
+function pump(src: SyncIo, dst: SyncIo, signal: AbortSignal | undefined, tally: Tally): Promise<Stop | undefined> {
+  return new Promise<Stop | undefined>((resolve, reject) => {
+    let stepping = false;
+    let writing = false;
+    let ended = false;
+    let cancelWait: (() => void) | undefined;
+    const end = (stop: Stop | undefined): void => {
+      ended = true;
+      signal?.removeEventListener('abort', step);
+      cancelWait?.();
+      resolve(stop);
+    };
+    const fail = (cause: unknown): void => {
+      // Only a throwing onProgress gets here: the copy rejects with it, as the loop would.
+      ended = true;
+      signal?.removeEventListener('abort', step);
+      cancelWait?.();
+      reject(cause);
+    };
+    const afterWrite = (chunk: Uint8Array, w: WriteResult): void => {
+      writing = false;
+      try {
+        const stop = tally.written(chunk, w);
+        if (stop) end(stop);
+        else step();
+      } catch (cause) {
+        fail(cause);
+      }
+    };
+    function step(): void {
+      // Re-entered from a write that fed the source, or woken while a write is pending: the
+      // running step or the write's settlement carries on.
+      if (stepping || writing || ended) return;
+      stepping = true;
+      try {
+        for (;;) {
+          if (signal?.aborted) return end({ error: abortedError(signal.reason), side: 'read' });
+          const r = src.readNow();
+          if (r === undefined) {
+            cancelWait = src.whenReadable(step);
+            return;
+          }
+          if (!r.ok) return end({ error: r.error, side: 'read' });
+          if (r.value === EOF) return end(undefined);
+          tally.arrived();
+          const chunk = r.value;
+          const w = dst.writeNow(chunk, signal);
+          if (isPromise(w)) {
+            writing = true;
+            void w.then((settled) => afterWrite(chunk, settled));
+            return;
+          }
+          const stop = tally.written(chunk, w);
+          if (stop) return end(stop);
+        }
+      } catch (cause) {
+        fail(cause);
+      } finally {
+        stepping = false;
+      }
+    }
+    signal?.addEventListener('abort', step);
+    step();
+  });
 }

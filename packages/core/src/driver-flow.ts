@@ -95,6 +95,7 @@ export function createFlow(setup: (port: InboundPort) => FlowDriver, options: Cr
 class DriverFlow implements Flow, InboundPort {
   readonly [SYNC_IO]: SyncIo = {
     readNow: () => (this.readWaiters.length === 0 ? this.tryRead() : undefined),
+    whenReadable: (listener) => this.whenReadable(listener),
     writeNow: (chunk, signal) => this.enqueueWrite([chunk], chunk.length, signal, true),
   };
   readonly capabilities: FlowCapabilities;
@@ -205,7 +206,7 @@ class DriverFlow implements Flow, InboundPort {
    */
   private waitThen(into: Uint8Array | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     return new Promise<unknown>((resolve) => {
-      const waiter: ReadWaiter = { into, resolve, signal, onAbort: undefined, done: false };
+      const waiter: ReadWaiter = { into, resolve, notify: undefined, signal, onAbort: undefined, done: false };
       if (signal) {
         waiter.onAbort = () => {
           // Nothing was taken from the buffer on behalf of this read: it consumed nothing.
@@ -219,6 +220,17 @@ class DriverFlow implements Flow, InboundPort {
       }
       this.readWaiters.push(waiter);
     });
+  }
+
+  private whenReadable(listener: () => void): () => void {
+    const waiter: ReadWaiter = { into: undefined, resolve: noop, notify: listener, signal: undefined, onAbort: undefined, done: false };
+    this.readWaiters.push(waiter);
+    return () => {
+      if (waiter.done) return;
+      waiter.done = true;
+      const i = this.readWaiters.indexOf(waiter);
+      if (i >= 0) this.readWaiters.splice(i, 1);
+    };
   }
 
   private wakeReaders(): void {
@@ -240,6 +252,13 @@ class DriverFlow implements Flow, InboundPort {
 
   /** Resolves `waiter` if its read can complete now; false when it must keep waiting. */
   private wake(waiter: ReadWaiter): boolean {
+    if (waiter.notify) {
+      // Told only when a read would complete now: reads ahead of it may have taken everything.
+      if (this.bufferedBytes === 0 && this.endOfInput() === undefined) return false;
+      waiter.done = true;
+      waiter.notify();
+      return true;
+    }
     const r = waiter.into ? this.tryReadInto(waiter.into) : this.tryRead();
     if (r === undefined) return false;
     waiter.done = true;
@@ -561,6 +580,7 @@ class DriverFlow implements Flow, InboundPort {
 }
 
 const EMPTY = new Uint8Array(0);
+const noop = (): void => undefined;
 
 /** A settled result as a promise; the common success shares one already-resolved promise. */
 function promised(r: WriteResult | Promise<WriteResult>): Promise<WriteResult> {
@@ -573,6 +593,8 @@ interface ReadWaiter {
   /** The caller's buffer for `readInto`; undefined for `read`. */
   readonly into: Uint8Array | undefined;
   readonly resolve: (result: unknown) => void;
+  /** Set for a `whenReadable` listener, which is told instead of resolved, and takes nothing. */
+  readonly notify: (() => void) | undefined;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   done: boolean;

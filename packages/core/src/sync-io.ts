@@ -13,6 +13,11 @@ export interface SyncIo {
    * it would wait or another read is already waiting (that one comes first).
    */
   readNow(): ReadResult | undefined;
+  /**
+   * Calls `listener` once, synchronously, as soon as a read could complete (data, EOF, an error,
+   * abort), in turn with reads already waiting. It takes nothing itself. Returns a cancel.
+   */
+  whenReadable(listener: () => void): () => void;
   /** `write(chunk, { signal, transfer: true })`: its result itself when it settled at once. */
   writeNow(chunk: Uint8Array, signal: AbortSignal | undefined): WriteResult | Promise<WriteResult>;
 }

@@ -1,4 +1,33 @@
-import { copy, EOF, fromChunks, pair, sink, type Flow } from '../src';
+import {
+  copy as copyFlows,
+  createFlow,
+  EOF,
+  FlowWrapper,
+  fromChunks,
+  OK,
+  pair,
+  sink,
+  type CopyOptions,
+  type Flow,
+  type InboundPort,
+  type ReadOptions,
+  type ReadResult,
+} from '../src';
+import { syncIoOf } from '../src/sync-io';
+
+/** A view of a flow with only the promises of the Flow interface: copy takes its general loop. */
+class PromisesOnly extends FlowWrapper {
+  override read(options?: ReadOptions): Promise<ReadResult> {
+    return this.inner.read(options);
+  }
+}
+
+// Every behaviour holds both where copy moves chunks synchronously (flows made by createFlow)
+// and where it goes through promises (any other flow).
+const paths: [string, (flow: Flow) => Flow][] = [
+  ['synchronous path', (flow) => flow],
+  ['promise path', (flow) => new PromisesOnly(flow)],
+];
 
 async function readAll(flow: Flow): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -10,7 +39,15 @@ async function readAll(flow: Flow): Promise<Buffer> {
   }
 }
 
-describe('copy', () => {
+describe.each(paths)('copy, %s', (path, view) => {
+  const copy = (src: Flow, dst: Flow, options?: CopyOptions): ReturnType<typeof copyFlows> =>
+    copyFlows(view(src), view(dst), options);
+
+  test('takes the path it is named after', () => {
+    const [a] = pair();
+    expect(syncIoOf(view(a)) !== undefined).toBe(path === 'synchronous path');
+  });
+
   test('on success the result has outcome eof, exact bytes and ops, and ordered times', async () => {
     const out = sink();
     const r = await copy(fromChunks(['ab', 'cde', 'f']), out.flow);
@@ -171,6 +208,62 @@ describe('copy', () => {
     expect(w.ok && w.value !== EOF && Buffer.from(w.value).toString()).toBe('first');
     expect((await copying).bytes).toBe(6);
     expect((await received).toString()).toBe('second');
+  });
+
+  test('a destination whose writes feed the source in the same call gets every chunk, in order', async () => {
+    let feed: InboundPort | undefined;
+    const capabilities = { halfCloseWrite: 'native', halfCloseRead: 'emulated', abort: 'close' } as const;
+    const src = createFlow((port) => {
+      feed = port;
+      return { write: () => OK, shutdownWrite: async () => OK, abort: () => undefined, release: () => undefined };
+    }, { capabilities });
+    const received: string[] = [];
+    const dst = createFlow(
+      () => ({
+        write: (chunks: readonly Uint8Array[]) => {
+          for (const c of chunks) received.push(Buffer.from(c).toString());
+          // Answer from inside the write, as an echoing peer in the same process would.
+          if (received.length < 5) feed?.push(Buffer.from(`echo${received.length}`));
+          else feed?.end();
+          return OK;
+        },
+        shutdownWrite: async () => OK,
+        abort: () => undefined,
+        release: () => undefined,
+      }),
+      { capabilities },
+    );
+    feed?.push(Buffer.from('start'));
+    const r = await copy(src, dst);
+    expect(r.outcome).toBe('eof');
+    expect(received).toEqual(['start', 'echo1', 'echo2', 'echo3', 'echo4']);
+    expect(r.ops).toBe(5);
+  });
+
+  test('an onProgress that throws rejects the copy with its exception', async () => {
+    const [w, src] = pair();
+    const [dst] = pair();
+    const running = copy(src, dst, {
+      onProgress: () => {
+        throw new Error('progress bar broke');
+      },
+    });
+    await w.write(Buffer.from('x'));
+    await expect(running).rejects.toThrow('progress bar broke');
+  });
+
+  test('after a copy is stopped, the source serves its own reads again', async () => {
+    const [w, src] = pair();
+    const controller = new AbortController();
+    const running = copy(src, sink().flow, { signal: controller.signal });
+    // Let the copy park on the empty source, then stop it.
+    await new Promise((r) => setImmediate(r));
+    controller.abort();
+    expect((await running).outcome).toBe('aborted');
+    const reading = src.read();
+    await w.write(Buffer.from('mine'));
+    const r = await reading;
+    expect(r.ok && r.value !== EOF && Buffer.from(r.value).toString()).toBe('mine');
   });
 
   test('a non-positive idle timeout is a programmer error', async () => {
