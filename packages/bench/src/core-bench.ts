@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { copy, EOF, pair, proxy, type Flow } from '@flow/core';
@@ -28,7 +29,14 @@ export interface CoreRun {
   readonly digest?: string;
 }
 
-export type CoreVariant = 'flow copy' | 'flow proxy' | 'node pipeline' | 'node pipeline, one shared buffer';
+export type CoreVariant =
+  | 'flow copy'
+  | 'flow proxy'
+  | 'node pipeline'
+  | 'node pipeline, one shared buffer'
+  | 'node pipeline, awaited ends'
+  | 'web streams'
+  | 'bare promise queue';
 
 export interface CoreVariantResult {
   readonly variant: CoreVariant;
@@ -119,6 +127,102 @@ async function runPipeline(plan: ChunkPlan): Promise<CoreRun> {
   return { bytes: digest.bytes, seconds, digest: digest.finish() };
 }
 
+/**
+ * The Node topology that matches ours piece for piece, driven the way flows are: an async
+ * producer writes into a PassThrough (waiting for 'drain'), `pipeline` relays it into a second
+ * PassThrough, and an async consumer iterates that one.
+ */
+async function runAwaitedPipeline(plan: ChunkPlan): Promise<CoreRun> {
+  const inlet = new PassThrough();
+  const outlet = new PassThrough();
+  const digest = new Digest(plan.verify);
+  const produce = async (): Promise<void> => {
+    for (let i = 0; i < plan.count; i += 1) {
+      if (!inlet.write(plan.chunk(i))) await once(inlet, 'drain');
+    }
+    inlet.end();
+  };
+  const consume = async (): Promise<void> => {
+    for await (const chunk of outlet) digest.update(chunk as Buffer);
+  };
+  const t0 = performance.now();
+  await Promise.all([produce(), pipeline(inlet, outlet), consume()]);
+  const seconds = (performance.now() - t0) / 1000;
+  return { bytes: digest.bytes, seconds, digest: digest.finish() };
+}
+
+/** The Web Streams answer: a pulled ReadableStream through an identity TransformStream into a WritableStream. */
+async function runWebStreams(plan: ChunkPlan): Promise<CoreRun> {
+  let i = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (i < plan.count) controller.enqueue(plan.chunk(i++));
+      else controller.close();
+    },
+  });
+  const digest = new Digest(plan.verify);
+  const sinkStream = new WritableStream<Uint8Array>({ write: (chunk) => digest.update(chunk) });
+  const t0 = performance.now();
+  await source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>()).pipeTo(sinkStream);
+  const seconds = (performance.now() - t0) / 1000;
+  return { bytes: digest.bytes, seconds, digest: digest.finish() };
+}
+
+/**
+ * A reference, not a library: the least any API with one promise per operation pays. A one-slot
+ * queue with nothing else (no stats, no checks, no relay), a producer awaiting each write and a
+ * consumer awaiting each read.
+ */
+async function runBarePromiseQueue(plan: ChunkPlan): Promise<CoreRun> {
+  let slot: Buffer | null | undefined;
+  let reader: ((chunk: Buffer | null) => void) | undefined;
+  let writer: (() => void) | undefined;
+  const put = (chunk: Buffer | null): Promise<void> => {
+    if (reader) {
+      const r = reader;
+      reader = undefined;
+      r(chunk);
+      return Promise.resolve();
+    }
+    if (slot === undefined) {
+      slot = chunk;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      writer = () => {
+        slot = chunk;
+        resolve();
+      };
+    });
+  };
+  const take = (): Promise<Buffer | null> => {
+    if (slot === undefined) return new Promise((resolve) => (reader = resolve));
+    const chunk = slot;
+    slot = undefined;
+    const w = writer;
+    writer = undefined;
+    w?.();
+    return Promise.resolve(chunk);
+  };
+  const digest = new Digest(plan.verify);
+  const t0 = performance.now();
+  await Promise.all([
+    (async () => {
+      for (let i = 0; i < plan.count; i += 1) await put(plan.chunk(i));
+      await put(null);
+    })(),
+    (async () => {
+      for (;;) {
+        const chunk = await take();
+        if (chunk === null) return;
+        digest.update(chunk);
+      }
+    })(),
+  ]);
+  const seconds = (performance.now() - t0) / 1000;
+  return { bytes: digest.bytes, seconds, digest: digest.finish() };
+}
+
 interface VariantSpec {
   readonly run: (plan: ChunkPlan) => Promise<CoreRun>;
   /** How the producer makes its chunks (verify runs override it). */
@@ -126,15 +230,18 @@ interface VariantSpec {
 }
 
 /**
- * Every producer hands over fresh chunks, as a socket or a file would; the last row lets Node's
- * producer push one buffer over and over, which streams pass on by reference without a copy:
- * the ceiling for a zero-copy transport, not a like-for-like comparison.
+ * Every producer hands over fresh chunks, as a socket or a file would, except in the shared-buffer
+ * row: there Node's producer pushes one buffer over and over, which streams pass on by reference
+ * without a copy: the ceiling for a zero-copy transport, not a like-for-like comparison.
  */
 const VARIANTS: Record<CoreVariant, VariantSpec> = {
   'flow copy': { run: runCopy, mode: 'fresh' },
   'flow proxy': { run: runProxy, mode: 'fresh' },
   'node pipeline': { run: runPipeline, mode: 'fresh' },
   'node pipeline, one shared buffer': { run: runPipeline, mode: 'shared' },
+  'node pipeline, awaited ends': { run: runAwaitedPipeline, mode: 'fresh' },
+  'web streams': { run: runWebStreams, mode: 'fresh' },
+  'bare promise queue': { run: runBarePromiseQueue, mode: 'fresh' },
 };
 
 export const CORE_VARIANTS = Object.keys(VARIANTS) as CoreVariant[];

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (all || chosen.includes('core')) {
     const result = await runCoreBench(
       {
-        bytes: settings.size('core-bytes', 512 * MIB),
+        bytes: settings.size('core-bytes', 2 * GIB),
         chunkSize: settings.size('core-chunk', 64 * KIB),
         runs: settings.count('runs', 3),
         verify: settings.flag('verify'),
