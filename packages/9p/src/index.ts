@@ -27,7 +27,7 @@ export type { AuthState } from './server/fid-table';
 export { exportDirectory } from './fs/host-export';
 export type { ExportOptions } from './fs/host-export';
 export { Client9p, connect9p } from './client/client';
-export type { Connect9pOptions, DirectoryEntry, FileStat, UntaggedRequest } from './client/client';
+export type { Connect9pOptions, DirectoryEntry, FileStat, StreamStep, UntaggedRequest } from './client/client';
 export { remoteError } from './client/errors';
 export {
   Vfs,

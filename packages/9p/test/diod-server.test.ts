@@ -55,6 +55,19 @@ describe('our client against diod', () => {
     expect(back.ok && Buffer.from(back.value).equals(data)).toBe(true);
   });
 
+  test('streams a file up and back down byte-exact', async () => {
+    const pieces = Array.from({ length: 40 }, (_, i) => Buffer.alloc(50_000 + i, (i * 7) & 0xff));
+    const whole = Buffer.concat(pieces);
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (const p of pieces) yield p;
+    }
+    expect(await client.writeStream('sub/streamed.bin', source())).toEqual({ ok: true, value: whole.length });
+    expect(fs.readFileSync(path.join(exportDir, 'sub/streamed.bin')).equals(whole)).toBe(true);
+    const back: Uint8Array[] = [];
+    expect(await client.readStream('sub/streamed.bin', (d) => void back.push(d))).toEqual({ ok: true, value: whole.length });
+    expect(Buffer.concat(back).equals(whole)).toBe(true);
+  });
+
   test('stats a file and a directory', async () => {
     const f = await client.stat('hello.txt');
     expect(f.ok && f.value).toMatchObject({ type: 'file', size: 9 });

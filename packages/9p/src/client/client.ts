@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { err, type Flow, FlowError, ok, type Result } from '@flow/core';
+import { err, type Flow, FlowError, fromNodeError, ok, type Result } from '@flow/core';
 import { decode, decodeDirents, decodeStats, encode } from '../wire/codec';
 import {
   type Dialect,
@@ -67,6 +67,19 @@ interface PendingRpc {
   /** A Tflush for this tag is out: keep the tag reserved until the Rflush. */
   flushing: boolean;
   replied: boolean;
+}
+
+/** What a `readStream` consumer answers: nothing to go on, or an error result to stop with. */
+export type StreamStep = void | Result<void, FlowError>;
+
+/** Runs a caller's step; a throw or an error result becomes an error value that names `what`. */
+async function runStep(step: () => StreamStep | Promise<StreamStep>, what: string): Promise<Result<void, FlowError>> {
+  try {
+    const r = await step();
+    return r === undefined || r.ok ? ok(undefined) : r;
+  } catch (cause) {
+    return err(cause instanceof FlowError ? cause : fromNodeError(cause, what));
+  }
 }
 
 const MIN_CLIENT_MSIZE = 4096;
@@ -480,8 +493,17 @@ export class Client9p {
     });
   }
 
-  /** Reads a whole file with up to `window` pipelined Treads of one iounit each; `maxBytes` bounds it. */
-  async readFile(path: string, options: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<Result<Uint8Array, FlowError>> {
+  /**
+   * Reads `path` from start to end and hands `onData` each piece in order, waiting for it before
+   * reading on, so memory stays at `window` pieces of one iounit whatever the file's size. Up to
+   * `window` Treads are in flight. `onData` may return an error result (or throw) to stop.
+   * Resolves with the number of bytes read; `maxBytes` bounds it with a `limit` error.
+   */
+  async readStream(
+    path: string,
+    onData: (data: Uint8Array) => StreamStep | Promise<StreamStep>,
+    options: { signal?: AbortSignal; maxBytes?: number } = {},
+  ): Promise<Result<number, FlowError>> {
     const signal = options.signal;
     const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
     return this.withFid(
@@ -490,7 +512,6 @@ export class Client9p {
         const o = await this.openFid(fid, 'read');
         if (!o.ok) return o;
         const chunk = this.chunkSize(o.value);
-        const parts: Uint8Array[] = [];
         let offset = 0;
         for (;;) {
           // Pipeline a window of reads; on a short read, later answers are discarded and reading
@@ -510,78 +531,141 @@ export class Client9p {
               break;
             }
             if (offset + data.length > maxBytes) return err(new FlowError('limit', `${path} is larger than ${maxBytes} bytes`));
-            parts.push(Buffer.from(data));
+            const step = await runStep(() => onData(Buffer.from(data)), 'readStream: the consumer of the data failed');
+            if (!step.ok) return step;
             offset += data.length;
             if (data.length < chunk) break;
           }
-          if (signal?.aborted) return err(new FlowError('aborted', 'readFile aborted'));
-          if (eof) break;
+          if (signal?.aborted) return err(new FlowError('aborted', 'readStream aborted'));
+          if (eof) return ok(offset);
         }
-        return ok(Buffer.concat(parts));
       },
       signal,
     );
   }
 
+  /** Reads a whole file into memory (see `readStream` for files of any size); `maxBytes` bounds it. */
+  async readFile(path: string, options: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<Result<Uint8Array, FlowError>> {
+    const parts: Uint8Array[] = [];
+    const r = await this.readStream(path, (data) => void parts.push(data), options);
+    return r.ok ? ok(Buffer.concat(parts)) : r;
+  }
+
+  /**
+   * Creates or truncates `path` and writes everything `source` yields, in order, with up to
+   * `window` pipelined Twrites of one iounit; at most that much of the source is held at once.
+   * Resolves with the number of bytes written. A source that throws stops the write with an
+   * error; what was written until then stays in the file.
+   */
+  async writeStream(path: string, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Result<number, FlowError>> {
+    const opened = await this.openForWriting(path);
+    if (!opened.ok) return opened;
+    const { fid, iounit } = opened.value;
+    const chunk = this.chunkSize(iounit);
+    const want = this.window * chunk;
+    const iterator: Iterator<Uint8Array> | AsyncIterator<Uint8Array> =
+      Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+    let staged: Uint8Array = new Uint8Array(0);
+    let written = 0;
+    let ended = false;
+    let sourceFailure: FlowError | undefined;
+    let writeFailure: FlowError | undefined;
+    while (!writeFailure) {
+      // Take from the source until a window's worth is staged (or it ended or failed).
+      const pieces: Uint8Array[] = staged.length > 0 ? [staged] : [];
+      let stagedBytes = staged.length;
+      while (!ended && stagedBytes < want) {
+        const next = await runStep(async () => {
+          const n = await iterator.next();
+          if (n.done) ended = true;
+          else {
+            if (!(n.value instanceof Uint8Array)) throw new TypeError('writeStream: the source must yield Uint8Arrays');
+            if (n.value.length > 0) pieces.push(n.value);
+            stagedBytes += n.value.length;
+          }
+        }, 'writeStream: the source of the data failed');
+        if (!next.ok) {
+          // What the source gave before it failed is still written: nothing taken is lost.
+          sourceFailure = next.error;
+          ended = true;
+        }
+      }
+      staged = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+      if (staged.length === 0) break;
+      const round = await this.writeRound(fid, chunk, staged.subarray(0, Math.min(want, staged.length)), written);
+      if (!round.ok) {
+        writeFailure = round.error;
+        break;
+      }
+      written += round.value;
+      staged = staged.subarray(round.value);
+    }
+    if (writeFailure && !ended) await runStep(async () => void (await iterator.return?.()), 'writeStream: closing the source');
+    const failure = writeFailure ?? sourceFailure;
+    const c = await this.clunk(fid);
+    if (failure) return err(failure);
+    return c.ok ? ok(written) : c;
+  }
+
   /** Creates or truncates `path` and writes `data` with pipelined Twrites. */
   async writeFile(path: string, data: Uint8Array): Promise<Result<void, FlowError>> {
+    const r = await this.writeStream(path, [data]);
+    return r.ok ? ok(undefined) : r;
+  }
+
+  /** Walks to `path` and opens it truncated for writing, or creates it (mode 0644) if missing. */
+  private async openForWriting(path: string): Promise<Result<{ fid: number; iounit: number }, FlowError>> {
     const names = splitPath(path);
     const name = names.pop();
-    if (name === undefined) return err(new FlowError('invalid', 'writeFile needs a file name'));
+    if (name === undefined) return err(new FlowError('invalid', 'writing needs a file name'));
     const existing = await this.walk([...names, name]);
-    let fid: number;
-    let iounit: number;
     if (existing.ok) {
-      fid = existing.value;
+      const fid = existing.value;
       const o = await this.openFid(fid, 'write-trunc');
       if (!o.ok) {
         await this.clunk(fid);
         return o;
       }
-      iounit = o.value;
-    } else {
-      if (existing.error.kind !== 'not-found') return existing;
-      const d = await this.walk(names);
-      if (!d.ok) return d;
-      fid = d.value;
-      const c =
-        this.dialectValue === '9P2000.L'
-          ? await this.call({ type: 'Tlcreate', fid, name, flags: LFLAGS.WRONLY | LFLAGS.TRUNC, mode: 0o644, gid: process.getgid?.() ?? 0 }, 'Rlcreate')
-          : await this.call({ type: 'Tcreate', fid, name, perm: 0o644, mode: OMODE.WRITE, extension: '' }, 'Rcreate');
-      if (!c.ok) {
-        await this.clunk(fid);
-        return c;
-      }
-      iounit = c.value.iounit;
+      return ok({ fid, iounit: o.value });
     }
-    const chunk = this.chunkSize(iounit);
+    if (existing.error.kind !== 'not-found') return existing;
+    const d = await this.walk(names);
+    if (!d.ok) return d;
+    const fid = d.value;
+    const c =
+      this.dialectValue === '9P2000.L'
+        ? await this.call({ type: 'Tlcreate', fid, name, flags: LFLAGS.WRONLY | LFLAGS.TRUNC, mode: 0o644, gid: process.getgid?.() ?? 0 }, 'Rlcreate')
+        : await this.call({ type: 'Tcreate', fid, name, perm: 0o644, mode: OMODE.WRITE, extension: '' }, 'Rcreate');
+    if (!c.ok) {
+      await this.clunk(fid);
+      return c;
+    }
+    return ok({ fid, iounit: c.value.iounit });
+  }
+
+  /**
+   * Writes all of `data` at file offset `base` in one or more pipelined batches of Twrites, and
+   * resolves with the bytes the server accepted in a row from the start of `data`.
+   */
+  private async writeRound(fid: number, chunk: number, data: Uint8Array, base: number): Promise<Result<number, FlowError>> {
     let offset = 0;
-    let failure: FlowError | undefined;
-    while (offset < data.length && !failure) {
+    while (offset < data.length) {
       const batch: { at: number; len: number; p: Promise<Result<Reply2<'Rwrite'>, FlowError>> }[] = [];
       for (let i = 0; i < this.window && offset + i * chunk < data.length; i++) {
         const at = offset + i * chunk;
         const piece = data.subarray(at, Math.min(at + chunk, data.length));
-        batch.push({ at, len: piece.length, p: this.call({ type: 'Twrite', fid, offset: BigInt(at), data: piece }, 'Rwrite') });
+        batch.push({ at, len: piece.length, p: this.call({ type: 'Twrite', fid, offset: BigInt(base + at), data: piece }, 'Rwrite') });
       }
       for (const b of batch) {
         const r = await b.p;
-        if (!r.ok) {
-          failure = r.error;
-          break;
-        }
-        if (r.value.count === 0) {
-          failure = new FlowError('io', 'server accepted no bytes');
-          break;
-        }
+        if (!r.ok) return r;
+        if (r.value.count === 0) return err(new FlowError('io', 'server accepted no bytes'));
         if (b.at === offset) offset += Math.min(r.value.count, b.len);
         // A short write: what follows is rewritten from the new offset.
         if (r.value.count < b.len) break;
       }
     }
-    const c = await this.clunk(fid);
-    if (failure) return err(failure);
-    return c;
+    return ok(offset);
   }
 
   async mkdir(path: string, mode = 0o755): Promise<Result<void, FlowError>> {
