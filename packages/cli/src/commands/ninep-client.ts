@@ -121,10 +121,55 @@ function writeOut(data: Uint8Array): Promise<Result<void, FlowError>> {
   });
 }
 
-async function readStdin(): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+/** `source` as bytes, with a failure turned into an error that names what was being read. */
+async function* readingFrom(what: string, source: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of source) yield chunk as Uint8Array;
+  } catch (e) {
+    throw fromNodeError(e, `reading ${what}`);
+  }
+}
+
+function bytesDone(r: Result<number, FlowError>): Result<void, FlowError> {
+  return r.ok ? { ok: true, value: undefined } : r;
+}
+
+/**
+ * Streams `remote` into `target` through a temporary file beside it, renamed into place at the
+ * end: a failed or interrupted get never leaves a truncated file under the target's name, and
+ * never touches an existing one.
+ */
+async function getInto(client: Client9p, remote: string, target: string): Promise<Result<void, FlowError>> {
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.part`);
+  const opened = await local('writing', temporary, () => fsp.open(temporary, 'wx'));
+  if (!opened.ok) return opened;
+  const file = opened.value;
+  let r: Result<void, FlowError>;
+  try {
+    r = bytesDone(
+      await client.readStream(remote, async (data) => {
+        const w = await local('writing', target, () => file.write(data));
+        return w.ok ? undefined : w;
+      }),
+    );
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+  if (r.ok) r = await local('writing', target, () => fsp.rename(temporary, target));
+  if (!r.ok) await fsp.rm(temporary, { force: true }).catch(() => undefined);
+  return r;
+}
+
+/** Streams the local `file` (opened first, so that a missing one leaves the remote alone) to `remote`. */
+async function putFrom(client: Client9p, remote: string, file: string): Promise<Result<void, FlowError>> {
+  const opened = await local('reading', file, () => fsp.open(file, 'r'));
+  if (!opened.ok) return opened;
+  const handle = opened.value;
+  try {
+    return bytesDone(await client.writeStream(remote, readingFrom(file, handle.createReadStream({ autoClose: false }))));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 const TYPE_CHAR: Record<FileStat['type'], string> = { directory: 'd', symlink: 'l', file: '-', other: '?' };
@@ -201,8 +246,7 @@ export const ninepClientCommands: readonly Command[] = [
     optional: 0,
     examples: ['flow 9p cat tcp://127.0.0.1:5640 /notes.txt'],
     async run({ client }, p) {
-      const r = await client.readFile(p[1] as string);
-      return r.ok ? writeOut(r.value) : r;
+      return bytesDone(await client.readStream(p[1] as string, writeOut));
     },
   }),
   clientCommand({
@@ -225,10 +269,8 @@ export const ninepClientCommands: readonly Command[] = [
     async run({ client }, p) {
       const remote = p[1] as string;
       const target = p[2] ?? path.basename(remote);
-      const r = await client.readFile(remote);
-      if (!r.ok) return r;
-      if (target === '-') return writeOut(r.value);
-      return local('writing', target, () => fsp.writeFile(target, r.value));
+      if (target === '-') return bytesDone(await client.readStream(remote, writeOut));
+      return getInto(client, remote, target);
     },
   }),
   clientCommand({
@@ -253,9 +295,8 @@ export const ninepClientCommands: readonly Command[] = [
     async run({ client }, p) {
       const remote = p[1] as string;
       const file = p[2] ?? path.basename(remote);
-      const data = file === '-' ? await local('reading', 'stdin', readStdin) : await local('reading', file, () => fsp.readFile(file));
-      if (!data.ok) return data;
-      return client.writeFile(remote, data.value);
+      if (file === '-') return bytesDone(await client.writeStream(remote, readingFrom('stdin', process.stdin)));
+      return putFrom(client, remote, file);
     },
   }),
   clientCommand({
