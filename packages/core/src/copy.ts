@@ -185,12 +185,13 @@ function pump(src: SyncIo, dst: SyncIo, signal: AbortSignal | undefined, tally: 
       // running step or the write's settlement carries on.
       if (stepping || writing || ended) return;
       stepping = true;
+      nestedSteps += 1;
       try {
         for (;;) {
           if (signal?.aborted) return end({ error: abortedError(signal.reason), side: 'read' });
           const r = src.readNow();
           if (r === undefined) {
-            cancelWait = src.whenReadable(step);
+            cancelWait = src.whenReadable(onReadable);
             return;
           }
           if (!r.ok) return end({ error: r.error, side: 'read' });
@@ -210,9 +211,21 @@ function pump(src: SyncIo, dst: SyncIo, signal: AbortSignal | undefined, tally: 
         fail(cause);
       } finally {
         stepping = false;
+        nestedSteps -= 1;
       }
     }
+    // Woken from inside the source's push: carry on in the same call, unless pumps are already
+    // nested that deep (copies chained through in-memory flows), where the stack would overflow.
+    const onReadable = (): void => {
+      if (nestedSteps < MAX_NESTED_STEPS) step();
+      else queueMicrotask(step);
+    };
     signal?.addEventListener('abort', step);
     step();
   });
 }
+
+/** Pump steps running inside one another right now, across every copy in the process. */
+let nestedSteps = 0;
+/** How deep pumps may nest before the next one continues in a microtask of its own. */
+const MAX_NESTED_STEPS = 32;

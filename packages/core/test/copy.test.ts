@@ -266,6 +266,20 @@ describe.each(paths)('copy, %s', (path, view) => {
     expect(r.ok && r.value !== EOF && Buffer.from(r.value).toString()).toBe('mine');
   });
 
+  test('a chain of 2000 copies through in-memory pairs carries every byte without overflowing the stack', async () => {
+    const pairs = Array.from({ length: 2001 }, () => pair());
+    const copies = pairs.slice(0, -1).map(([, out], i) => copy(out, pairs[i + 1][0]));
+    const received = readAll(pairs[2000][1]);
+    const data = Buffer.alloc(50_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    for (let at = 0; at < data.length; at += 1000) {
+      expect((await pairs[0][0].write(data.subarray(at, at + 1000))).ok).toBe(true);
+    }
+    expect((await pairs[0][0].shutdownWrite()).ok).toBe(true);
+    expect((await received).equals(data)).toBe(true);
+    for (const r of await Promise.all(copies)) expect(r.outcome).toBe('eof');
+  }, 10_000);
+
   test('a non-positive idle timeout is a programmer error', async () => {
     await expect(copy(fromChunks([]), sink().flow, { idleTimeoutMs: 0 })).rejects.toThrow(RangeError);
   });
