@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { formatError, fromNodeError, type FlowError, type Result } from '@flow/core';
 import { connect9p, type Client9p, type FileStat } from '@flow/9p';
@@ -148,7 +149,7 @@ async function getInto(client: Client9p, remote: string, target: string): Promis
   try {
     r = bytesDone(
       await client.readStream(remote, async (data) => {
-        const w = await local('writing', target, () => file.write(data));
+        const w = await local('writing', target, () => writeAll(file, data));
         return w.ok ? undefined : w;
       }),
     );
@@ -158,6 +159,15 @@ async function getInto(client: Client9p, remote: string, target: string): Promis
   if (r.ok) r = await local('writing', target, () => fsp.rename(temporary, target));
   if (!r.ok) await fsp.rm(temporary, { force: true }).catch(() => undefined);
   return r;
+}
+
+/** write(2) may take fewer bytes than offered: go on until all of `data` is in the file. */
+async function writeAll(file: FileHandle, data: Uint8Array): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await file.write(data, at, data.length - at);
+    if (bytesWritten === 0) throw Object.assign(new Error('the file took no bytes'), { code: 'EIO' });
+    at += bytesWritten;
+  }
 }
 
 /** Streams the local `file` (opened first, so that a missing one leaves the remote alone) to `remote`. */
