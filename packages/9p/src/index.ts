@@ -2,7 +2,7 @@
 export * from './wire/constants';
 export { SCHEMA, messageInDialect, messageTypeOf } from './wire/schema';
 export type { FieldKind, FieldSpec, MessageType } from './wire/schema';
-export type { Dirent, KindValue, Message, MessageOf, Qid, Reply, Request, Stat } from './wire/types';
+export type { Dirent, Fields, KindValue, Message, MessageOf, Qid, Reply, Request, Stat } from './wire/types';
 export { decode, decodeDirents, decodeStats, encode, encodeDirent, encodeStat, frameSize, peekHeader } from './wire/codec';
 export { FrameReader } from './wire/frame-reader';
 export type { FrameEvent } from './wire/frame-reader';

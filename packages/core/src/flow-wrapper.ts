@@ -26,6 +26,7 @@ export class FlowWrapper implements Flow {
   /**
    * The inner flow's synchronous face for `copy`, as long as this layer reads and writes by
    * plain delegation: a subclass that changes `read` or `write` must see every call.
+   * @hidden
    */
   get [SYNC_IO](): SyncIo | undefined {
     const plain = FlowWrapper.prototype;

@@ -46,6 +46,7 @@ export type { FaultOptions, PairOptions } from './memory/pair';
 export { functionFlow } from './memory/function-flow';
 export type { FunctionFlowOptions, Refill } from './memory/function-flow';
 export { fromChunks, sink } from './memory/chunks';
+export type { ChunkSource } from './memory/chunks';
 export type { Sink, SinkOptions } from './memory/chunks';
 export { memoryListener } from './memory/listener';
 export type { MemoryNetwork } from './memory/listener';

@@ -60,8 +60,6 @@ export interface DirectoryEntry {
 /** A request without its tag (the client assigns tags). */
 export type UntaggedRequest = Request extends infer R ? (R extends Request ? Omit<R, 'tag'> : never) : never;
 
-type Reply2<T extends MessageType> = MessageOf<T>;
-
 interface PendingRpc {
   resolve(r: Result<Reply, FlowError>): void;
   /** A Tflush for this tag is out: keep the tag reserved until the Rflush. */
@@ -326,11 +324,11 @@ export class Client9p {
   }
 
   /** One request whose reply must be of type `want`; an error reply becomes a FlowError. */
-  async call<T extends MessageType>(req: UntaggedRequest, want: T, signal?: AbortSignal): Promise<Result<Reply2<T>, FlowError>> {
+  async call<T extends MessageType>(req: UntaggedRequest, want: T, signal?: AbortSignal): Promise<Result<MessageOf<T>, FlowError>> {
     const r = await this.rpc(req, signal);
     if (!r.ok) return r;
     const m = r.value;
-    if (m.type === want) return ok(m as unknown as Reply2<T>);
+    if (m.type === want) return ok(m as unknown as MessageOf<T>);
     if (m.type === 'Rlerror') return err(remoteError(req.type, m.ecode));
     if (m.type === 'Rerror') return err(remoteError(req.type, m.errno ?? 0, m.ename));
     return err(new FlowError('protocol', `${req.type} answered with ${m.type}`));
@@ -516,7 +514,7 @@ export class Client9p {
         for (;;) {
           // Pipeline a window of reads; on a short read, later answers are discarded and reading
           // continues from where the short one ended, so any server's semantics are honoured.
-          const batch: Promise<Result<Reply2<'Rread'>, FlowError>>[] = [];
+          const batch: Promise<Result<MessageOf<'Rread'>, FlowError>>[] = [];
           for (let i = 0; i < this.window; i++) {
             batch.push(this.call({ type: 'Tread', fid, offset: BigInt(offset + i * chunk), count: chunk }, 'Rread', signal));
           }
@@ -650,7 +648,7 @@ export class Client9p {
   private async writeRound(fid: number, chunk: number, data: Uint8Array, base: number): Promise<Result<number, FlowError>> {
     let offset = 0;
     while (offset < data.length) {
-      const batch: { at: number; len: number; p: Promise<Result<Reply2<'Rwrite'>, FlowError>> }[] = [];
+      const batch: { at: number; len: number; p: Promise<Result<MessageOf<'Rwrite'>, FlowError>> }[] = [];
       for (let i = 0; i < this.window && offset + i * chunk < data.length; i++) {
         const at = offset + i * chunk;
         const piece = data.subarray(at, Math.min(at + chunk, data.length));

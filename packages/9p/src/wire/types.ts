@@ -41,7 +41,8 @@ export interface KindValue {
   stat: Stat;
 }
 
-type Fields<S extends readonly FieldSpec[]> = {
+/** The fields a message of the schema `S` carries, typed. */
+export type Fields<S extends readonly FieldSpec[]> = {
   readonly [F in S[number] as F extends readonly [string, FieldKind, 'ext'] ? never : F[0]]: KindValue[F[1]];
 } & {
   readonly [F in S[number] as F extends readonly [string, FieldKind, 'ext'] ? F[0] : never]?: KindValue[F[1]];

@@ -4,7 +4,7 @@ import type { Flow, FlowCapabilities } from '../flow';
 import { err, OK } from '../result';
 import { copyBytes } from '../bytes';
 
-type ChunkSource = Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
+export type ChunkSource = Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
 const SOURCE_CAPABILITIES: FlowCapabilities = Object.freeze({
   halfCloseWrite: 'none',
