@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { BufferedWriter, EOF, fromDuplex, pair, sink, type Flow } from '../src';
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
-}
+import { BufferedWriter, fromDuplex, pair, sink } from '../src';
+import { readAll } from './support/read-all';
 
 function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

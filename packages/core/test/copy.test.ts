@@ -14,6 +14,7 @@ import {
   type ReadResult,
 } from '../src';
 import { syncIoOf } from '../src/sync-io';
+import { readAll } from './support/read-all';
 
 /** A view of a flow with only the promises of the Flow interface: copy takes its general loop. */
 class PromisesOnly extends FlowWrapper {
@@ -28,16 +29,6 @@ const paths: [string, (flow: Flow) => Flow][] = [
   ['synchronous path', (flow) => flow],
   ['promise path', (flow) => new PromisesOnly(flow)],
 ];
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
-}
 
 describe.each(paths)('copy, %s', (path, view) => {
   const copy = (src: Flow, dst: Flow, options?: CopyOptions): ReturnType<typeof copyFlows> =>

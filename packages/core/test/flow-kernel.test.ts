@@ -5,26 +5,16 @@ import {
   functionFlow,
   OK,
   pair,
-  type Flow,
   type FlowDriver,
   type InboundPort,
   type ReadResult,
 } from '../src';
+import { readAll } from './support/read-all';
 
 function text(r: ReadResult): string {
   if (!r.ok) throw r.error;
   if (r.value === EOF) return '<EOF>';
   return Buffer.from(r.value).toString();
-}
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
 }
 
 /** Lets every queued microtask and timer of this turn run, so that pending work settles. */

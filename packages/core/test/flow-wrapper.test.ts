@@ -1,5 +1,6 @@
 import { copy, EOF, FlowWrapper, pair, type ReadOptions, type ReadResult, type WriteOptions, type WriteResult } from '../src';
 import { syncIoOf } from '../src/sync-io';
+import { readAll } from './support/read-all';
 
 class CountingReads extends FlowWrapper {
   reads = 0;
@@ -22,15 +23,6 @@ async function feed(flow: ReturnType<typeof pair>[0], chunks: readonly string[])
   expect((await flow.shutdownWrite()).ok).toBe(true);
 }
 
-async function drain(flow: ReturnType<typeof pair>[0]): Promise<string> {
-  let text = '';
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return text;
-    text += Buffer.from(r.value).toString();
-  }
-}
 
 describe('FlowWrapper', () => {
   test('a plain wrapper lends copy the fast path of its inner flow', () => {
@@ -46,9 +38,9 @@ describe('FlowWrapper', () => {
     const writing = new CountingWrites(dstW);
     expect(syncIoOf(reading)).toBeUndefined();
     expect(syncIoOf(writing)).toBeUndefined();
-    const [, copied, text] = await Promise.all([feed(srcW, ['a', 'bb', 'ccc']), copy(reading, writing), drain(dstR)]);
+    const [, copied, text] = await Promise.all([feed(srcW, ['a', 'bb', 'ccc']), copy(reading, writing), readAll(dstR)]);
     expect(copied.outcome).toBe('eof');
-    expect(text).toBe('abbccc');
+    expect(text.toString()).toBe('abbccc');
     expect(reading.reads).toBe(4); // three chunks and the EOF
     expect(writing.writes).toBe(3);
   });

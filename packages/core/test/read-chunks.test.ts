@@ -1,16 +1,7 @@
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { EOF, fromChunks, fromDuplex, pair, readChunks, type Flow } from '../src';
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
-}
+import { fromChunks, fromDuplex, pair, readChunks } from '../src';
+import { readAll } from './support/read-all';
 
 describe('readChunks', () => {
   test('iterates every chunk until EOF and result says eof', async () => {

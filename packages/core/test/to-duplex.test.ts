@@ -4,16 +4,7 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { Readable, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EOF, FlowError, fromDuplex, pair, sink, toDuplex, type Flow } from '../src';
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
-}
+import { readAll } from './support/read-all';
 
 /** Echoes everything `flow` reads back to its peer, then shuts down its write side at EOF. */
 async function echo(flow: Flow): Promise<void> {

@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ReadableStream, TransformStream, WritableStream } from 'node:stream/web';
 import { EOF, FlowError, fromWebStreams, pair, toWebStreams, type Flow } from '../src';
-
-async function readAll(flow: Flow): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const r = await flow.read();
-    if (!r.ok) throw r.error;
-    if (r.value === EOF) return Buffer.concat(parts);
-    parts.push(r.value);
-  }
-}
+import { readAll } from './support/read-all';
 
 async function readStream(readable: ReadableStream<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
