@@ -40,6 +40,8 @@ export interface FlowErrorOptions {
   readonly code?: string;
   /** The system call that failed, e.g. `connect`. */
   readonly syscall?: string;
+  /** The operating system's error number, e.g. 104 for ECONNRESET on Linux (positive, as in C). */
+  readonly errno?: number;
   /** The underlying error or reason. */
   readonly cause?: unknown;
   /** For write errors: how many bytes of this write were accepted before it failed. */
@@ -55,6 +57,7 @@ export class FlowError extends Error {
   readonly kind: FlowErrorKind;
   readonly code: string | undefined;
   readonly syscall: string | undefined;
+  readonly errno: number | undefined;
   readonly bytesAccepted: number | undefined;
   override readonly cause: unknown;
 
@@ -63,6 +66,7 @@ export class FlowError extends Error {
     this.kind = kind;
     this.code = options.code;
     this.syscall = options.syscall;
+    this.errno = options.errno;
     this.cause = options.cause;
     this.bytesAccepted = options.bytesAccepted;
   }
@@ -72,6 +76,7 @@ export class FlowError extends Error {
     return new FlowError(this.kind, this.message, {
       code: this.code,
       syscall: this.syscall,
+      errno: this.errno,
       cause: this.cause,
       bytesAccepted,
     });
@@ -167,6 +172,7 @@ const errnoKinds: Record<string, FlowErrorKind> = {
 
 interface ErrnoLike {
   code?: unknown;
+  errno?: unknown;
   syscall?: unknown;
   message?: unknown;
   name?: unknown;
@@ -178,11 +184,13 @@ export function fromNodeError(error: unknown, context?: string): FlowError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const syscall = typeof e.syscall === 'string' ? e.syscall : undefined;
+  // Node gives errno negated (-104); the OS number is positive.
+  const errno = typeof e.errno === 'number' && Number.isInteger(e.errno) && e.errno !== 0 ? Math.abs(e.errno) : undefined;
   const kind: FlowErrorKind =
     (code !== undefined ? errnoKinds[code] : undefined) ?? (e.name === 'AbortError' ? 'aborted' : 'io');
   const base = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
   const message = context ? `${context}: ${base}` : base;
-  return new FlowError(kind, message, { code, syscall, cause: error });
+  return new FlowError(kind, message, { code, syscall, errno, cause: error });
 }
 
 /** The readable form of an error (mirage's `pp_error` / `pp_write_error`). */

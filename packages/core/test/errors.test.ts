@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import {
   abortedError,
@@ -53,6 +54,18 @@ describe('fromNodeError', () => {
   test('a context is prefixed to the message', () => {
     const e = fromNodeError(errno('ECONNRESET', 'read'), 'tcp 127.0.0.1:1');
     expect(e.message).toBe('tcp 127.0.0.1:1: read ECONNRESET');
+  });
+
+  test('the errno number of a real socket error is kept, positive as in C', (done) => {
+    // A real failed connect: Node reports errno as a negative number.
+    const socket = netConnect({ path: '/nonexistent/flow-errno-test.sock' });
+    socket.on('error', (cause: NodeJS.ErrnoException) => {
+      const e = fromNodeError(cause);
+      expect(e.code).toBe('ENOENT');
+      expect(e.errno).toBe(2);
+      expect(e.withBytesAccepted(1).errno).toBe(2);
+      done();
+    });
   });
 
   test('an AbortError without a code maps to aborted', () => {
