@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  // The tests under test/uml/ run inside user-mode Linux (test/uml.test.ts boots it).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/uml/'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+  setupFiles: ['<rootDir>/test/support/connect-guard.ts'],
+  testTimeout: 60000,
+};
