@@ -1,102 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { umlMissing as missing } from '@flow/uml';
 
-/** Debian's user-mode-linux: the kernel binary and its modules. */
-export const UML_KERNEL = '/usr/bin/linux';
-export const UML_MODULES = '/usr/lib/uml/modules';
+export { bootUml, type Uml } from '@flow/uml';
 export const UML_FIXTURES = path.join(__dirname, '..', 'fixtures', 'uml');
 
-/** Why user-mode Linux cannot run here, or undefined when it can. */
+/** Why user-mode Linux cannot run this test here, or undefined when it can. */
 export function umlMissing(): string | undefined {
-  if (!fs.existsSync(UML_KERNEL)) return `${UML_KERNEL} not found: apt-get install user-mode-linux`;
-  let versions: string[] = [];
-  try {
-    versions = fs.readdirSync(UML_MODULES);
-  } catch {
-    return `${UML_MODULES} not found: apt-get install user-mode-linux`;
-  }
-  const v = versions.find((d) => fs.existsSync(path.join(UML_MODULES, d, 'kernel', 'fs', '9p', '9p.ko')));
-  if (v === undefined) return `no 9p.ko under ${UML_MODULES}`;
-  if (!fs.existsSync('/usr/bin/perl')) return '/usr/bin/perl not found';
-  return undefined;
-}
-
-export interface UmlOptions {
-  /** The guest's init (a script on the host, reached through hostfs). */
-  readonly init: string;
-  /** A private directory for UML's memory file and pid files. */
-  readonly stateDir: string;
-  /** `NAME=value` words for the kernel command line (unknown ones reach init's environment). */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Serial lines ssl1.. backed by host sockets: this many. */
-  readonly lines?: number;
-  readonly mem?: string;
-}
-
-export interface Uml {
-  /** Host ends of the serial lines (ttyS1, ttyS2, ...). */
-  readonly lines: net.Socket[];
-  /** The console output so far. */
-  output(): string;
-  /** Resolves with the console output when the kernel exits. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
-  /** Kills the whole process group (the kernel and its helper processes). */
-  kill(): Promise<void>;
-}
-
-/** Boots user-mode Linux with a hostfs root; its console is read from stdout. */
-export function bootUml(options: UmlOptions): Uml {
-  const nLines = options.lines ?? 0;
-  const umid = `flow9p-${process.pid}-${Date.now().toString(36)}`;
-  const args = [
-    path.join(UML_FIXTURES, 'no-xstate.pl'),
-    UML_KERNEL,
-    `mem=${options.mem ?? '128M'}`,
-    'rootfstype=hostfs',
-    'rootflags=/',
-    'rw',
-    `init=${options.init}`,
-    `umid=${umid}`,
-    `uml_dir=${options.stateDir}`,
-    'con=null',
-    'ssl=null',
-    'con0=null,fd:1',
-    ...Array.from({ length: nLines }, (_, i) => `ssl${i + 1}=fd:${i + 3}`),
-    'quiet',
-    ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
-  ];
-  const child: ChildProcess = spawn('/usr/bin/perl', args, {
-    stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: nLines }, () => 'pipe' as const)],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: options.stateDir },
-    detached: true,
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const lines = Array.from({ length: nLines }, (_, i) => child.stdio[i + 3] as net.Socket);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) => {
-    child.once('close', (code, signal) => resolve({ code, signal, output: out }));
-  });
-  const killGroup = (): void => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  return {
-    lines,
-    output: () => out,
-    exited,
-    kill: async () => {
-      killGroup();
-      for (const l of lines) l.destroy();
-      await exited;
-      killGroup(); // helpers that outlived the kernel
-    },
-  };
+  return missing(['fs/9p/9p.ko']);
 }
 
 /** The most bytes the host sends before the guest's relay acknowledges them (see relay.pl). */
