@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
+import { buildXstateShim, CC } from './xstate-shim';
+
+export { buildXstateShim, CC, XSTATE_SHIM_SOURCE } from './xstate-shim';
 
 /** Debian's user-mode-linux: the kernel binary and its modules. */
 export const UML_KERNEL = '/usr/bin/linux';
 export const UML_MODULES = '/usr/lib/uml/modules';
-/** Scripts that run inside the guest (`insmod.sh`) and around the kernel (`no-xstate.pl`). */
+/** Files for the guest (`insmod.sh`, run inside it) and for the kernel (`xstate-shim.c`, preloaded into it). */
 export const UML_GUEST_DIR = path.join(__dirname, '..', 'guest');
 
 /** The directory of the modules for the installed UML kernel (`/usr/lib/uml/modules/<version>/kernel`). */
@@ -31,6 +34,7 @@ export function umlMissing(modules: readonly string[] = []): string | undefined 
   if (dir === undefined) return `${UML_MODULES} not found: apt-get install user-mode-linux`;
   for (const m of modules) if (!fs.existsSync(path.join(dir, m))) return `${m} not found under ${dir}`;
   if (!fs.existsSync('/usr/bin/perl')) return '/usr/bin/perl not found';
+  if (!fs.existsSync(CC)) return `${CC} not found (it builds the kernel's xstate shim): apt-get install gcc`;
   return undefined;
 }
 
@@ -59,15 +63,16 @@ export interface Uml {
 
 /**
  * Boots user-mode Linux with the host's root on hostfs (read-write: guests write results into
- * directories the test made), its console on stdout, no network. It runs under `no-xstate.pl`
- * (see there) so that it works on hosts with large XSAVE areas.
+ * directories the test made), its console on stdout, no network. The kernel runs with
+ * `xstate-shim.c` preloaded (built into `stateDir`; see there), without which it cannot run guest
+ * processes on hosts whose XSAVE area is not the size it was built for (AVX-512 with AMX).
+ * Throws when the shim cannot be built.
  */
 export function bootUml(options: UmlOptions): Uml {
   const nLines = options.lines ?? 0;
   const umid = `flow-${process.pid}-${Date.now().toString(36)}`;
+  const shim = buildXstateShim(options.stateDir);
   const args = [
-    path.join(UML_GUEST_DIR, 'no-xstate.pl'),
-    UML_KERNEL,
     `mem=${options.mem ?? '128M'}`,
     'rootfstype=hostfs',
     'rootflags=/',
@@ -82,9 +87,9 @@ export function bootUml(options: UmlOptions): Uml {
     'quiet',
     ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
   ];
-  const child: ChildProcess = spawn('/usr/bin/perl', args, {
+  const child: ChildProcess = spawn(UML_KERNEL, args, {
     stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: nLines }, () => 'pipe' as const)],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: options.stateDir },
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: options.stateDir, LD_PRELOAD: shim },
     detached: true,
   });
   let out = '';
