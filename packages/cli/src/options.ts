@@ -4,7 +4,7 @@ import { UsageError } from './usage-error';
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedCommandLine {
-  readonly values: Record<string, string | boolean | undefined>;
+  readonly values: Record<string, string | boolean | string[] | undefined>;
   readonly positionals: string[];
 }
 
@@ -20,7 +20,7 @@ export function parseCommandLine(
 ): ParsedCommandLine {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // parseArgs explains itself well ("Unknown option '--x'", "Option '--y <value>' argument
@@ -32,7 +32,7 @@ export function parseCommandLine(
 
 /** A whole number within bounds, from an option's text; a clear message otherwise. */
 export function wholeNumber(
-  text: string | boolean | undefined,
+  text: string | boolean | string[] | undefined,
   name: string,
   command: string,
   bounds: { min: number; max?: number; example: string },

@@ -1,13 +1,10 @@
-import { getSystemErrorName } from 'node:util';
 import { fromNodeError, FlowError } from '@flow/core';
+import { LINUX_ERRNO_NAMES } from './errno-names';
 
-/** The errno name of a positive or negative errno number (`104` or `-104` → `ECONNRESET`). */
+/** The name of a Linux errno number, positive or negative (`104` or `-104` → `ECONNRESET`). */
 export function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-Math.abs(errno));
-  } catch {
-    return `E${Math.abs(errno)}`;
-  }
+  const n = Math.abs(errno);
+  return LINUX_ERRNO_NAMES.get(n) ?? `errno ${n}`;
 }
 
 /**

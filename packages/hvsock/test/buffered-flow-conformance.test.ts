@@ -7,7 +7,6 @@ import { memorySocketPair } from './support/memory-socket';
 describeFlowConformance({
   name: 'buffered flow over the in-memory socket double (defaults)',
   capabilities: bufferedSocketCapabilities,
-  maxBytes: 16 * 1024 * 1024,
   makePair: () => {
     const [x, y] = memorySocketPair();
     return {

@@ -1,4 +1,5 @@
 import { formatError, proxy, type Flow } from '@flow/core';
+import { checkAllowed, readAllowlistFile } from '../allowlist';
 import type { Command } from '../command';
 import { directionReport } from '../direction-report';
 import { parseEndpoint } from '../endpoints/registry';
@@ -8,7 +9,7 @@ import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
 
 const usage =
-  'flow proxy <listen-uri> <target-uri> [--max-connections N] [--idle-timeout MS] [--connect-timeout MS] [--grace MS] [--stats]';
+  'flow proxy <listen-uri> <target-uri> [--max-connections N] [--idle-timeout MS] [--connect-timeout MS] [--grace MS] [--stats] [--allow URI]... [--allowlist FILE]';
 
 const options = {
   'max-connections': { type: 'string' },
@@ -16,6 +17,8 @@ const options = {
   'connect-timeout': { type: 'string' },
   grace: { type: 'string' },
   stats: { type: 'boolean' },
+  allow: { type: 'string', multiple: true },
+  allowlist: { type: 'string' },
 } as const;
 
 export const proxyCommand: Command = {
@@ -30,6 +33,11 @@ export const proxyCommand: Command = {
                         to finish before aborting them (default 10000); a second signal aborts at once
   --stats               print one JSON line per finished connection on stdout: bytes, ops, rate and
                         outcome (eof, error, aborted, timeout) of each direction
+  --allow URI           the targets this proxy may reach, as Nitro Enclaves' vsock-proxy allowlist:
+                        repeat it for several; a port of * matches any port (tcp://kms.local:*),
+                        host names match when they resolve to a common address. With --allow or
+                        --allowlist, a target outside the list is refused before anything listens
+  --allowlist FILE      the same, one URI per line (# starts a comment)
 
 The end of stream in one direction is passed on as a half-close (TCP FIN), so a request whose reply
 comes after the client's half-close works. Errors are not disguised as a clean end: both peers see a reset.
@@ -40,7 +48,11 @@ Examples:
   flow proxy tcp://127.0.0.1:8080 tcp://127.0.0.1:80 --stats
   flow proxy unix:///tmp/web.sock tcp://[::1]:8000 --max-connections 64 --idle-timeout 60000
   flow proxy stdio: tcp://127.0.0.1:22        (as an ssh ProxyCommand)
-  flow proxy tcp://127.0.0.1:2323 pty:/bin/sh (a shell per connection; needs node-pty)`,
+  flow proxy tcp://127.0.0.1:2323 pty:/bin/sh (a shell per connection; needs node-pty)
+  flow proxy tcp://127.0.0.1:8080 vsock://3:1024          (into a VM guest over vsock)
+  flow proxy vsock://:5000 tcp://127.0.0.1:22            (in a guest: the host reaches sshd)
+  flow proxy tcp://127.0.0.1:2222 hybrid-vsock://:22/run/fc/v.sock   (into a Firecracker guest)
+  flow proxy vsock://:8000 tcp://kms.example:443 --allow tcp://kms.example:443`,
   async run(args) {
     const { values, positionals } = parseCommandLine(args, options, 'proxy', usage);
     expectPositionals(positionals, ['listen-uri', 'target-uri'], 0, 'proxy', usage);
@@ -52,6 +64,11 @@ Examples:
     const [listenUri, targetUri] = positionals as [string, string];
     const from = parseEndpoint(listenUri, 'listen', '<listen-uri>', 'proxy');
     const to = parseEndpoint(targetUri, 'connect', '<target-uri>', 'proxy');
+    const refusal = await checkAllowlist(values.allow, values.allowlist, targetUri);
+    if (refusal) {
+      process.stderr.write(`flow proxy: ${refusal}\n`);
+      return ExitCode.usage;
+    }
     if (stats && (from.scheme === 'stdio' || to.scheme === 'stdio')) {
       throw new UsageError('flow proxy: --stats prints on stdout, which the stdio: endpoint carries; drop one of them', usage, 'proxy');
     }
@@ -102,6 +119,20 @@ Examples:
     return ExitCode.ok;
   },
 };
+
+/** Undefined when no allowlist was given or the target is in it; else why the target is refused. */
+async function checkAllowlist(allow: unknown, file: unknown, target: string): Promise<string | undefined> {
+  if (allow === undefined && file === undefined) return undefined;
+  const entries = Array.isArray(allow) ? allow.map(String) : [];
+  if (typeof file === 'string') {
+    try {
+      entries.push(...(await readAllowlistFile(file)));
+    } catch (e) {
+      return `cannot read the allowlist ${file}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return checkAllowed(target, entries);
+}
 
 const severity = ['eof', 'timeout', 'aborted', 'error'] as const;
 /** The connection's overall outcome: the worse of its two directions. */
