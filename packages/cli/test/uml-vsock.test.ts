@@ -1,6 +1,6 @@
 // `flow proxy` between TCP and real AF_VSOCK: a user-mode Linux guest (Debian's
 // user-mode-linux, a CI peer) loads the vsock loopback transport and runs the real `flow`
-// command both ways (test/fixtures/uml/vsock-proxy.cjs); CID 1 never leaves that kernel.
+// command both ways, and `flow connect` (test/fixtures/uml/vsock-proxy.cjs); CID 1 never leaves that kernel.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ const MODULES = ['net/vmw_vsock/vsock.ko', 'net/vmw_vsock/vmw_vsock_virtio_trans
 interface GuestResult {
   tcpToVsock?: { requests: number; ok: number; bytes: number };
   vsockToTcp?: { listenUri: string; requests: number; ok: number };
+  connect?: { code: number; ok: boolean };
   error?: string;
 }
 
@@ -55,4 +56,9 @@ test('flow proxy vsock://:* tcp://…: vsock clients reach the TCP server throug
   expect(result.error).toBeUndefined();
   expect(result.vsockToTcp).toMatchObject({ requests: 10, ok: 10 });
   expect(result.vsockToTcp?.listenUri).toMatch(/^vsock:\/\/any:\d+$/);
+});
+
+test('flow connect vsock://1:PORT sends stdin, half-closes, prints the reply and exits 0', () => {
+  expect(result.error).toBeUndefined();
+  expect(result.connect).toEqual({ code: 0, ok: true });
 });
