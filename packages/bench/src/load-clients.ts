@@ -8,6 +8,7 @@ import {
   SINK_REPLY_BYTES,
   type BulkReply,
   type BulkRequest,
+  type Destination,
   type PingReply,
   type PingRequest,
   type SlowReply,
@@ -19,9 +20,9 @@ import { slowBytesReceived } from './target-server';
 /** No single phase may run longer than this, whatever the settings. */
 const PHASE_LIMIT_MS = 120_000;
 
-function open(port: number): Promise<Socket> {
+function open(to: Destination): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    const socket = 'path' in to ? connect({ path: to.path }) : connect({ host: '127.0.0.1', port: to.port, noDelay: true });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
@@ -45,7 +46,7 @@ function closeSocket(socket: Socket): Promise<void> {
 export async function bulk(req: BulkRequest): Promise<BulkReply> {
   const plan = new ChunkPlan(req.bytes, req.chunkSize, req.verify ? 'verify' : 'shared');
   const expected = req.verify ? plan.digest() : undefined;
-  const socket = await open(req.port);
+  const socket = await open(req);
   const t0 = performance.now();
   const reply = new Promise<Buffer>((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -98,7 +99,7 @@ export async function bulk(req: BulkRequest): Promise<BulkReply> {
 
 /** 1-byte ping-pong through the echo: one round trip at a time, each timed. */
 export async function ping(req: PingRequest): Promise<PingReply> {
-  const socket = await open(req.port);
+  const socket = await open(req);
   socket.on('error', () => undefined);
   let waiting: ((ok: boolean) => void) | undefined;
   socket.on('data', (d: Buffer) => {
@@ -155,7 +156,7 @@ export async function slow(req: SlowRequest): Promise<SlowReply> {
   const chunk = Buffer.alloc(req.chunkSize, 0x61);
   const receivedBefore = slowBytesReceived();
   let sent = 0;
-  const sockets = await Promise.all(Array.from({ length: req.connections }, () => open(req.port)));
+  const sockets = await Promise.all(Array.from({ length: req.connections }, () => open({ port: req.port })));
   const stopAt = performance.now() + Math.min(req.seconds * 1000, PHASE_LIMIT_MS);
   await Promise.all(
     sockets.map(

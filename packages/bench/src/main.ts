@@ -1,5 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { formatCoreBench, runCoreBench } from './core-bench';
+import { formatHybridBench, runHybridBench } from './hvsock-hybrid-bench';
+import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
 import { parseSizeList, positionals, Settings } from './options';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
@@ -9,7 +11,7 @@ const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
 
 /**
- * `node dist/main.js [core] [tcp] [9p] [--bytes=512MiB ...]`: runs the chosen benchmarks (all by
+ * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
  * default) and prints one table each. Settings: see the README.
  */
 async function main(): Promise<void> {
@@ -51,6 +53,36 @@ async function main(): Promise<void> {
       log,
     );
     console.log(`\n${formatTcpBench(result)}`);
+  }
+  if (all || chosen.includes('hybrid')) {
+    const result = await runHybridBench(
+      {
+        bytes: settings.size('hvsock-bytes', 2 * GIB),
+        chunkSize: settings.size('tcp-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        pings: settings.count('pings', 20000),
+        verify: settings.flag('verify'),
+        noSocat: settings.flag('no-socat'),
+        profileDir: settings.text('profile-dir'),
+      },
+      log,
+    );
+    console.log(`\n${formatHybridBench(result)}`);
+  }
+  if (all || chosen.includes('vsock')) {
+    const result = await runVsockBench(
+      {
+        bytes: settings.size('vsock-bytes', 512 * MIB),
+        chunkSize: settings.size('tcp-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        pings: settings.count('pings', 20000),
+        verify: settings.flag('verify'),
+        noSocat: settings.flag('no-socat'),
+        profileDir: settings.text('profile-dir'),
+      },
+      log,
+    );
+    console.log(`\n${formatVsockBench(result)}`);
   }
   if (all || chosen.includes('9p')) {
     const result = await runNinepBench(

@@ -11,13 +11,15 @@ export interface ReadyMessage {
   readonly implementation?: string;
 }
 
-export interface BulkRequest {
+/** Where a client connects: a port on 127.0.0.1, or a Unix socket (the hybrid-vsock guest end). */
+export type Destination = { readonly port: number } | { readonly path: string };
+
+export type BulkRequest = Destination & {
   readonly cmd: 'bulk';
-  readonly port: number;
   readonly bytes: number;
   readonly chunkSize: number;
   readonly verify: boolean;
-}
+};
 
 export interface BulkReply {
   readonly bytes: number;
@@ -26,12 +28,11 @@ export interface BulkReply {
   readonly digestMatches?: boolean;
 }
 
-export interface PingRequest {
+export type PingRequest = Destination & {
   readonly cmd: 'ping';
-  readonly port: number;
   readonly count: number;
   readonly warmup: number;
-}
+};
 
 export interface PingReply {
   /** Round trips completed (fewer than asked only if the time bound stopped it). */

@@ -12,7 +12,7 @@ const SLOW_READ_INTERVAL_MS = 5;
  * on a length rather than on EOF so that proxies without half-close can be measured too.
  */
 export function startTargetServer(): Promise<{ server: Server; port: number }> {
-  const server = createServer({ noDelay: true }, (socket) => serve(socket));
+  const server = createServer({ noDelay: true }, (socket) => serveTarget(socket));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port: 0 }, () => {
@@ -22,7 +22,12 @@ export function startTargetServer(): Promise<{ server: Server; port: number }> {
   });
 }
 
-function serve(socket: Socket): void {
+/**
+ * Serves one connection (sink, echo or slow receiver, picked by its first byte). Exported for
+ * guest ends on other sockets (the hybrid-vsock bench's Unix sockets); data the caller already
+ * read must be put back first (`socket.unshift`).
+ */
+export function serveTarget(socket: Socket): void {
   socket.on('error', () => socket.destroy());
   let header: Buffer = Buffer.alloc(0);
   const onHeader = (data: Buffer): void => {
