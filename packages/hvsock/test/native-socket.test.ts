@@ -4,7 +4,9 @@
 // exactly. These tests fail, not skip, when the addon is missing.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
 import type { VsockBinding } from '../src/native/binding';
 import { loadVsockBinding } from '../src/native/load';
 import { locateVsockAddon } from '../src/native/locate';
@@ -185,13 +187,20 @@ describe('sockets, without connect()', () => {
   test('ports below 1024 give -EACCES to an unprivileged user (uid nobody), an ephemeral port does not', () => {
     const located = locateVsockAddon();
     if (!located.ok) throw located.error;
+    // A copy that nobody can read: the checkout may sit in a directory only root may enter.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsock-nobody-'));
+    fs.chmodSync(dir, 0o755);
+    const addon = path.join(dir, 'hvsock.node');
+    fs.copyFileSync(located.value.path, addon);
+    fs.chmodSync(addon, 0o644);
     const script = `
-      const b = require(${JSON.stringify(located.value.path)});
+      const b = require(${JSON.stringify(addon)});
       const c = b.constants;
       const low = b.socket(), any = b.socket();
       console.log(JSON.stringify([b.bind(low, c.VMADDR_CID_ANY, 1023, 0), b.bind(any, c.VMADDR_CID_ANY, c.VMADDR_PORT_ANY, 0)]));`;
     const asRoot = process.getuid?.() === 0;
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual([-EACCES, 0]);
   });
