@@ -2,10 +2,11 @@ import { UsageError } from '../usage-error';
 import type { Endpoint, EndpointFamily } from './endpoint';
 import { consoleFamily } from './console';
 import { hvsockFamily } from './hvsock';
+import { xenConsoleFamily } from './xen-console';
 import { tcpFamily } from './tcp';
 
 /** Every scheme the command knows; each transport package adds its family here. */
-export const families: readonly EndpointFamily[] = [tcpFamily, consoleFamily, hvsockFamily];
+export const families: readonly EndpointFamily[] = [tcpFamily, consoleFamily, hvsockFamily, xenConsoleFamily()];
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 

@@ -1,0 +1,250 @@
+import {
+  abortedError,
+  closedError,
+  createFlow,
+  err,
+  FlowError,
+  OK,
+  ok,
+  timeoutError,
+  type Flow,
+  type FlowDriver,
+  type InboundPort,
+  type Result,
+  type WriteResult,
+} from '@flow/core';
+import { XenbusState } from '../backend/paths';
+import { parseState, parseU32 } from '../backend/strict-parse';
+import type { EvtPort, XenPlatform } from '../platform/types';
+import { resetConsolePage } from '../ring/console-page';
+import { FrontendRing } from '../ring/frontend-ring';
+import type { RingMemory } from '../ring/memory';
+import type { XsClient } from '../xenstore/client-types';
+
+export interface FrontendOptions {
+  /** The guest's platform: it must be able to grant pages and allocate unbound ports. */
+  readonly platform: XenPlatform;
+  /** The console device, 1-9. */
+  readonly devid: number;
+  /** A zero page to share (in the simulator, a `SabPage`); it is reset before it is granted. */
+  readonly page: RingMemory;
+  /** The first value of all four indices (tests start near 2^31 or 2^32). Default 0. */
+  readonly startIndex?: number;
+  /** How long to wait for the console's nodes and for the backend to connect. Default 30000 ms. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A guest's console: the flow a guest program uses, plus what the tests look at. */
+export interface FrontendConsole {
+  readonly flow: Flow;
+  /** The grant ref and event channel port written to xenstore. */
+  readonly ringRef: number;
+  readonly port: number;
+  /** Events received and notifications sent. */
+  readonly counters: { events: number; notifies: number };
+}
+
+const CAPABILITIES = Object.freeze({
+  halfCloseWrite: 'none',
+  halfCloseRead: 'emulated',
+  abort: 'close',
+  notes: Object.freeze(['the guest side of a PV console (as Linux hvc_xen): no end of stream; close sets the frontend Closed']),
+} as const);
+
+/**
+ * Connects a console as Linux's `hvc_xen` frontend does (`xencons_connect_backend`): reads
+ * `backend-id`, grants the zeroed page to the backend, allocates an unbound port for it, writes
+ * `ring-ref` and `port` in a transaction, switches to Initialised, waits for the backend to be
+ * Connected, then switches to Connected. Used by the simulator's guests and by tests.
+ */
+export async function connectFrontend(options: FrontendOptions): Promise<Result<FrontendConsole, FlowError>> {
+  const { platform, devid, signal } = options;
+  if (!Number.isInteger(devid) || devid < 1 || devid > 9) throw new RangeError(`devid must be 1-9, got ${String(devid)}`);
+  if (!platform.grantPage || !platform.bindUnbound) throw new TypeError('the platform cannot grant pages or allocate ports (frontend side)');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const opened = await platform.xenstore();
+  if (!opened.ok) return opened;
+  const xs = opened.value;
+  const dir = `/local/domain/${platform.selfDomid}/device/console/${devid}`;
+  const fail = async (e: FlowError): Promise<Result<FrontendConsole, FlowError>> => {
+    await xs.close();
+    return err(e);
+  };
+  const stopped = (what: string): FlowError => (signal?.aborted ? abortedError(signal.reason) : timeoutError(what, timeoutMs));
+
+  const backendId = await waitFor(xs, dir, stop, async () => {
+    const id = await xs.read(`${dir}/backend-id`);
+    return id.ok ? parseU32(id.value) : undefined;
+  });
+  if (backendId === undefined) return fail(stopped(`waiting for ${dir}/backend-id`));
+  const backend = await xs.read(`${dir}/backend`);
+  if (!backend.ok) return fail(backend.error);
+
+  resetConsolePage(options.page, options.startIndex ?? 0);
+  const granted = await platform.grantPage(options.page, backendId, { writable: true });
+  if (!granted.ok) return fail(granted.error);
+  const grant = granted.value;
+  const bound = await platform.bindUnbound(backendId);
+  if (!bound.ok) {
+    grant.revoke();
+    return fail(bound.error);
+  }
+  const evtchn = bound.value;
+  const published = await xs.transaction(async (tx) => {
+    const a = await tx.write(`${dir}/ring-ref`, String(grant.ref));
+    if (!a.ok) return a;
+    return tx.write(`${dir}/port`, String(evtchn.local));
+  });
+  const initialised = published.ok ? await xs.write(`${dir}/state`, String(XenbusState.Initialised)) : published;
+  if (!initialised.ok) {
+    evtchn.close();
+    grant.revoke();
+    return fail(initialised.error);
+  }
+  const backendState = await waitFor(xs, backend.value, stop, async () => {
+    const s = await xs.read(`${backend.value}/state`);
+    const n = s.ok ? parseState(s.value) : undefined;
+    return n === XenbusState.Connected ? n : undefined;
+  });
+  if (backendState === undefined) {
+    evtchn.close();
+    grant.revoke();
+    return fail(stopped(`waiting for the backend ${backend.value} to connect`));
+  }
+  const connected = await xs.write(`${dir}/state`, String(XenbusState.Connected));
+  if (!connected.ok) {
+    evtchn.close();
+    grant.revoke();
+    return fail(connected.error);
+  }
+
+  const counters = { events: 0, notifies: 0 };
+  const ring = new FrontendRing(options.page);
+  const flow = createFlow((port) => new FrontendDriver(ring, evtchn, port, counters, () => {
+    evtchn.close();
+    grant.revoke();
+    void xs.write(`${dir}/state`, String(XenbusState.Closed)).then(() => xs.close());
+  }), { capabilities: CAPABILITIES, label: `xen console ${devid} (guest ${platform.selfDomid})`, closeWaitsForPeer: false });
+  return ok({ flow, ringRef: grant.ref, port: evtchn.local, counters });
+}
+
+/** Re-checks `probe` on every change under `path` until it gives a value or `stop` fires. */
+async function waitFor<T>(xs: XsClient, path: string, stop: AbortSignal, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  const watched = await xs.watch(path);
+  if (!watched.ok) return undefined;
+  try {
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      const e = await watched.value.next({ signal: stop });
+      if (!e.ok) return undefined;
+    }
+  } finally {
+    await watched.value.close();
+  }
+}
+
+/** The guest's console driver: output into `out`, input from `in`, hardened as Linux is. */
+class FrontendDriver implements FlowDriver {
+  private pending: { data: Uint8Array[]; index: number; offset: number; resolve: (r: WriteResult) => void } | undefined;
+  private released = false;
+  private failed: FlowError | undefined;
+  private paused = false;
+  private readonly stopEvents: () => void;
+
+  constructor(
+    private readonly ring: FrontendRing,
+    private readonly evtchn: EvtPort,
+    private readonly port: InboundPort,
+    private readonly counters: { events: number; notifies: number },
+    private readonly teardown: () => void,
+  ) {
+    this.stopEvents = evtchn.onEvent(() => {
+      counters.events += 1;
+      this.service();
+      evtchn.unmask();
+    });
+    this.service();
+  }
+
+  private service(): void {
+    if (this.released || this.failed) return;
+    let notify = false;
+    while (!this.paused) {
+      const room = this.port.highWaterMark - this.port.buffered;
+      if (room <= 0) break;
+      const r = this.ring.read(room);
+      if (r.corrupt) return this.fail(r.corrupt.message);
+      if (r.notify) notify = true;
+      if (!r.bytes) break;
+      this.port.push(r.bytes);
+    }
+    const w = this.pending;
+    while (w && w.index < w.data.length) {
+      const chunk = w.data[w.index] as Uint8Array;
+      const r = this.ring.write(chunk.subarray(w.offset));
+      if (r.corrupt) return this.fail(r.corrupt.message);
+      if (r.notify) notify = true;
+      w.offset += r.written;
+      if (w.offset < chunk.length) break;
+      w.index += 1;
+      w.offset = 0;
+    }
+    if (w && w.index === w.data.length) {
+      this.pending = undefined;
+      w.resolve(OK);
+    }
+    if (notify) {
+      this.counters.notifies += 1;
+      this.evtchn.notify();
+    }
+  }
+
+  private fail(reason: string): void {
+    // Linux: "Illegal ring page indices" (-EINVAL).
+    this.failed = new FlowError('protocol', `illegal ring page indices: ${reason}`);
+    this.pending?.resolve(err(this.failed));
+    this.pending = undefined;
+    this.port.fail(this.failed);
+  }
+
+  write(chunks: readonly Uint8Array[]): Promise<WriteResult> | WriteResult {
+    if (this.failed) return err(this.failed);
+    if (this.released) return err(closedError());
+    return new Promise((resolve) => {
+      this.pending = { data: [...chunks], index: 0, offset: 0, resolve };
+      this.service();
+    });
+  }
+
+  shutdownWrite(): Promise<WriteResult> {
+    return Promise.resolve(OK);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.service();
+  }
+
+  abort(reason: FlowError): void {
+    this.pending?.resolve(err(reason));
+    this.pending = undefined;
+    this.release();
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.stopEvents();
+    this.pending?.resolve(err(closedError()));
+    this.pending = undefined;
+    this.teardown();
+  }
+}
