@@ -1,3 +1,4 @@
+import { read as fsRead } from 'node:fs';
 import {
   FlowError,
   OK,
@@ -111,6 +112,13 @@ function mapSerialError(e: unknown, context: string): FlowError {
   return base;
 }
 
+/** The binding's poller: it tells when the descriptor is readable, or that it was stopped. */
+interface Poller {
+  once(event: 'readable', listener: (error?: Error | null) => void): void;
+}
+
+const CANCELED = Object.assign(new Error('the serial line was closed'), { canceled: true });
+
 function isCanceled(e: unknown): boolean {
   return (e as { canceled?: unknown } | null)?.canceled === true;
 }
@@ -202,6 +210,7 @@ class SerialDriver implements FlowDriver {
   private wakeReader: (() => void) | undefined;
   private failure: FlowError | undefined;
   private writing = false;
+  private reading = false;
   private wakeCloser: (() => void) | undefined;
 
   constructor(
@@ -231,7 +240,7 @@ class SerialDriver implements FlowDriver {
       }
       let n: number;
       try {
-        n = (await this.device.read(buffer, 0, buffer.length)).bytesRead;
+        n = await this.readOnce(buffer);
       } catch (e) {
         if (!this.stopped && !isCanceled(e)) {
           this.failure = mapSerialError(e, `reading ${this.path}`);
@@ -239,7 +248,46 @@ class SerialDriver implements FlowDriver {
         }
         return;
       }
-      if (n > 0 && !this.stopped) this.port.push(Uint8Array.prototype.slice.call(buffer, 0, n));
+      if (n === 0) {
+        // A tty read of nothing means the line hung up (a pty whose other side closed); reading
+        // again would return nothing at once, for ever.
+        if (!this.stopped) {
+          this.failure = new FlowError('reset', `the serial line ${this.path} hung up (a read returned no bytes)`, { code: 'EIO', syscall: 'read' });
+          this.port.fail(this.failure);
+        }
+        return;
+      }
+      if (!this.stopped) this.port.push(Uint8Array.prototype.slice.call(buffer, 0, n));
+    }
+  }
+
+  /**
+   * One read from the line: the bytes read, or 0 when the line hung up. It reads the descriptor
+   * itself and waits on the binding's poller only for EAGAIN: @serialport/bindings-cpp 13.0.0
+   * retries a read that returned 0 bytes at once and for ever (a pty whose other side closed), a
+   * chain of promises that grows until the process runs out of memory.
+   */
+  private async readOnce(buffer: Buffer): Promise<number> {
+    const fd = this.device.fd;
+    const poller = (this.device as { poller?: Poller }).poller;
+    if (typeof fd !== 'number' || typeof poller?.once !== 'function') return (await this.device.read(buffer, 0, buffer.length)).bytesRead;
+    for (;;) {
+      if (this.stopped || !this.device.isOpen) throw CANCELED;
+      this.reading = true;
+      let failure: NodeJS.ErrnoException | undefined;
+      let n = 0;
+      try {
+        n = await new Promise<number>((resolve, reject) => fsRead(fd, buffer, 0, buffer.length, null, (e, bytes) => (e ? reject(e) : resolve(bytes))));
+      } catch (e) {
+        failure = e as NodeJS.ErrnoException;
+      } finally {
+        this.reading = false;
+        this.wakeCloser?.();
+      }
+      if (!failure) return n;
+      if (failure.code !== 'EAGAIN' && failure.code !== 'EWOULDBLOCK' && failure.code !== 'EINTR') throw failure;
+      // Nothing yet: wait until the line is readable (or closed: the poller then says canceled).
+      await new Promise<void>((resolve) => poller.once('readable', () => resolve()));
     }
   }
 
@@ -337,8 +385,8 @@ class SerialDriver implements FlowDriver {
     this.stopped = true;
     this.resume();
     void (async () => {
-      // Never close the descriptor under a write in flight: its number could be reused.
-      while (this.writing) {
+      // Never close the descriptor under a read or write in flight: its number could be reused.
+      while (this.writing || this.reading) {
         await new Promise<void>((resolve) => {
           this.wakeCloser = resolve;
         });
