@@ -1,8 +1,9 @@
 import { abortedError, createFlow, err, FlowError, ok, timeoutError, type FlowCapabilities, type Result } from '@flow/core';
 import type { XenPlatform } from '../platform/types';
-import type { XsClient, XsWatch } from '../xenstore/client-types';
-import { ConsoleDriver, type BackendRingPort, type ConsolePolicy } from './console-driver';
+import type { XsClient, XsPerm, XsWatch } from '../xenstore/client-types';
+import { checkPolicy, ConsoleDriver, type BackendRingPort, type ConsolePolicy } from './console-driver';
 import { DEFAULT_LIMIT } from './create';
+import { writeBackendState } from './backend-state';
 import { backendPath, checkDevid, checkDomid, frontendPath, XenbusState } from './paths';
 import { openBackendRing } from './ring-port';
 import { parseState, parseU32 } from './strict-parse';
@@ -37,7 +38,8 @@ const CAPABILITIES: FlowCapabilities = Object.freeze({
   abort: 'close',
   notes: Object.freeze([
     'a PV console has no end of stream: shutdownWrite signals nothing to the guest',
-    'close() does not wait for the guest: it flushes, then unmaps, unbinds and sets the backend Closed',
+    'close() does not wait for the guest: a write still waiting for ring space fails with closed; then it unmaps, unbinds and sets the backend Closed',
+    'when the guest closes, removes its console or dies, reads end with EOF and the page and port are released at once',
     'the guest ends the stream by closing its console (frontend Closing/Closed), by removing it, or by dying',
   ]),
 });
@@ -56,6 +58,11 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
   const devid = checkDevid(options.devid);
   if (devid === 0 && options.primary !== true) {
     throw new RangeError('devid 0 is the primary console, which xenconsoled serves; pass { primary: true } to serve it anyway');
+  }
+  checkPolicy(options.policy ?? {});
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (!(Number.isFinite(handshakeTimeoutMs) && handshakeTimeoutMs > 0)) {
+    throw new RangeError(`handshakeTimeoutMs must be a positive number, got ${String(handshakeTimeoutMs)}`);
   }
   const { platform, signal } = options;
   if (signal?.aborted) return err(abortedError(signal.reason));
@@ -77,7 +84,6 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
 
   let ringRef: number;
   let remotePort: number;
-  let limit = DEFAULT_LIMIT;
   if (devid === 0) {
     const type = await xs.read(`${front}/type`);
     if (type.ok && type.value === 'xenconsoled' && options.force !== true) {
@@ -94,47 +100,76 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
     if (!exists.ok) {
       return failed(new FlowError('not-found', `domain ${domid} has no console ${devid} served from ${back}: create it first`, { code: exists.error.code, cause: exists.error }));
     }
-    const waited = await waitForFrontend(xs, front, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, signal);
+    const waited = await waitForFrontend(xs, front, handshakeTimeoutMs, signal);
     if (!waited.ok) return failed(waited.error);
+    if (waited.value === 'junk') {
+      await writeBackendState(xs, back, XenbusState.Closing);
+      return failed(new FlowError('protocol', `the guest wrote an invalid ring-ref or port under ${front} (not a decimal u32)`));
+    }
     ({ ringRef, remotePort } = waited.value);
-    limit = await trustedLimit(xs, front, domid);
   }
+  const limit = await trustedLimit(xs, front, domid, platform.selfDomid);
 
+  // From here on the guest waits for us: if we cannot serve it, say so (backend Closing, as
+  // QEMU does) rather than leave it waiting for ever.
+  const refuse = async (e: FlowError): Promise<Result<XenConsoleFlow, FlowError>> => {
+    if (devid !== 0) await writeBackendState(xs, back, XenbusState.Closing);
+    return failed(e);
+  };
   const mapped = await platform.mapGrant(domid, ringRef, { writable: true });
-  if (!mapped.ok) return failed(mapped.error);
+  if (!mapped.ok) return refuse(mapped.error);
   const page = mapped.value;
   const bound = await platform.bindInterdomain(domid, remotePort);
   if (!bound.ok) {
     page.unmap();
-    return failed(bound.error);
+    return refuse(bound.error);
   }
   const evtchn = bound.value;
   const ring: BackendRingPort = openBackendRing(page);
-  const connected = devid === 0 ? ok(undefined) : await xs.write(`${back}/state`, String(XenbusState.Connected));
-  if (!connected.ok) {
+  const connected = devid === 0 ? ok(true) : await writeBackendState(xs, back, XenbusState.Connected);
+  if (!connected.ok || !connected.value) {
     evtchn.close();
     page.unmap();
-    return failed(connected.error);
+    return failed(connected.ok ? new FlowError('not-found', `the console ${back} was removed during the handshake`) : connected.error);
   }
 
   let driver: ConsoleDriver | undefined;
   let frontWatch: XsWatch | undefined;
+  let ringReleased = false;
   let torn = false;
+  /** The backend's xenstore state, written only when it changes (never again after teardown's Closed). */
+  let backendState: number = XenbusState.Connected;
+  const setBackendState = (state: number): void => {
+    if (devid === 0 || backendState === state || backendState === XenbusState.Closed) return;
+    backendState = state;
+    void writeBackendState(xs, back, state);
+  };
+  const releaseRing = (): void => {
+    if (ringReleased) return;
+    ringReleased = true;
+    evtchn.close();
+    page.unmap();
+  };
+  let tornDown: Promise<void> | undefined;
   const teardown = (): void => {
     if (torn) return;
     torn = true;
-    evtchn.close();
-    page.unmap();
-    void frontWatch?.close();
-    void (async () => {
-      if (devid !== 0) await xs.write(`${back}/state`, String(XenbusState.Closed));
+    releaseRing();
+    const watchClosed = frontWatch?.close();
+    tornDown = (async () => {
+      if (devid !== 0 && backendState !== XenbusState.Closed) {
+        backendState = XenbusState.Closed;
+        await writeBackendState(xs, back, XenbusState.Closed);
+      }
+      await watchClosed;
       if (ownXs) await xs.close();
     })();
   };
   const inner = createFlow(
     (port) => {
       driver = new ConsoleDriver(ring, evtchn, port, options.policy ?? {}, limit, {
-        onCorrupt: () => void xs.write(`${back}/state`, String(XenbusState.Closing)),
+        onCorrupt: () => setBackendState(XenbusState.Closing),
+        releaseRing,
         teardown,
       });
       return driver;
@@ -150,22 +185,45 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
   const watched = await xs.watch(front);
   if (watched.ok) {
     frontWatch = watched.value;
-    void followFrontend(xs, frontWatch, front, domid, () => d.peerGone());
+    void followFrontend(xs, frontWatch, front, domid, devid === 0, {
+      // QEMU's xen_console_frontend_changed: frontend Closing -> backend Closing; frontend
+      // Closed, Unknown or gone -> unmap, unbind, backend Closed.
+      closing: () => {
+        d.peerGone();
+        setBackendState(XenbusState.Closing);
+      },
+      gone: () => {
+        d.peerGone();
+        setBackendState(XenbusState.Closed);
+      },
+    });
   }
   d.start();
-  return ok(new XenConsoleFlow(inner, { domid, devid, frontend: front, backend: back, xenstore: xs, stats: d.stats }));
+  return ok(
+    new XenConsoleFlow(inner, {
+      domid,
+      devid,
+      frontend: front,
+      backend: back,
+      xenstore: xs,
+      stats: d.stats,
+      beforeClose: () => d.cancelWaitingWrite(),
+      afterRelease: () => tornDown ?? Promise.resolve(),
+    }),
+  );
 }
 
 /**
- * Waits until the frontend is Initialised or Connected, then reads its ring reference and port.
- * Junk values (not a strict decimal u32) are refused; the frontend vanishing is an error.
+ * Waits until the frontend is Initialised or Connected, then reads its ring reference and port:
+ * `junk` when either is not a strict decimal u32 (missing, "12abc", negative, too big). The
+ * frontend vanishing or closing first is an error.
  */
 async function waitForFrontend(
   xs: XsClient,
   front: string,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): Promise<Result<{ ringRef: number; remotePort: number }, FlowError>> {
+): Promise<Result<{ ringRef: number; remotePort: number } | 'junk', FlowError>> {
   const watched = await xs.watch(front);
   if (!watched.ok) return watched;
   const watch = watched.value;
@@ -183,9 +241,7 @@ async function waitForFrontend(
         const [ref, port] = await Promise.all([xs.read(`${front}/ring-ref`), xs.read(`${front}/port`)]);
         const ringRef = ref.ok ? parseU32(ref.value) : undefined;
         const remotePort = port.ok ? parseU32(port.value) : undefined;
-        if (ringRef === undefined || remotePort === undefined) {
-          return err(new FlowError('protocol', `the guest wrote an invalid ring-ref or port under ${front} (not a decimal u32)`));
-        }
+        if (ringRef === undefined || remotePort === undefined) return ok('junk');
         return ok({ ringRef, remotePort });
       }
       if (s === XenbusState.Closing || s === XenbusState.Closed) {
@@ -203,49 +259,78 @@ async function waitForFrontend(
   }
 }
 
-/** The `limit` key counts only when the guest cannot have written it (its owner is not the guest). */
-async function trustedLimit(xs: XsClient, front: string, domid: number): Promise<number> {
+/**
+ * The `limit` key counts only when the guest cannot have written it: its owner is dom0 or this
+ * backend, and no permission entry (nor the default for everyone, the first entry's) lets the
+ * guest write. Anything else, or a value that is not a strict decimal >= 4, gives the default.
+ */
+async function trustedLimit(xs: XsClient, front: string, domid: number, selfDomid: number): Promise<number> {
   const [value, perms] = await Promise.all([xs.read(`${front}/limit`), xs.getPerms(`${front}/limit`)]);
   if (!value.ok || !perms.ok) return DEFAULT_LIMIT;
-  const owner = perms.value[0];
+  const [owner, ...others] = perms.value;
+  if (owner === undefined || (owner.domid !== 0 && owner.domid !== selfDomid)) return DEFAULT_LIMIT;
+  const writes = (p: XsPerm): boolean => p.access === 'w' || p.access === 'b';
+  if (writes(owner) || others.some((p) => p.domid === domid && writes(p))) return DEFAULT_LIMIT;
   const n = parseU32(value.value);
-  if (owner === undefined || owner.domid === domid || n === undefined || n < 4) return DEFAULT_LIMIT;
-  return n;
+  return n === undefined || n < 4 ? DEFAULT_LIMIT : n;
 }
 
-/** Ends the flow (EOF after the data) when the frontend closes, is removed, or the domain dies. */
-async function followFrontend(xs: XsClient, watch: XsWatch, front: string, domid: number, gone: () => void): Promise<void> {
+interface FrontendEnds {
+  /** The frontend is Closing. */
+  readonly closing: () => void;
+  /** The frontend is Closed or Unknown, its directory is gone, or its domain died. */
+  readonly gone: () => void;
+}
+
+/**
+ * Follows the frontend until it is gone. A secondary console's `state` says it; the primary
+ * console has no state (only its directory and its domain). Junk states are ignored; ring-ref
+ * and port changes while connected are ignored too (no reconnect loop). Every watch event costs
+ * one read at most, and the watch's queue coalesces a storm.
+ */
+async function followFrontend(xs: XsClient, watch: XsWatch, front: string, domid: number, primary: boolean, ends: FrontendEnds): Promise<void> {
   const death = await xs.watch('@releaseDomain');
+  let over = false;
+  const gone = (): void => {
+    if (over) return;
+    over = true;
+    ends.gone();
+    void watch.close();
+  };
   try {
-    const deathLoop = death.ok
-      ? (async () => {
-          for (;;) {
-            const e = await death.value.next();
-            if (!e.ok) return;
-            const alive = await xs.directory(`/local/domain/${domid}`);
-            if (!alive.ok && alive.error.code === 'ENOENT') return gone();
-          }
-        })()
-      : Promise.resolve();
+    if (death.ok) {
+      void (async () => {
+        for (;;) {
+          const e = await death.value.next();
+          if (!e.ok || over) return;
+          const alive = await xs.directory(`/local/domain/${domid}`);
+          if (!alive.ok && alive.error.code === 'ENOENT') return gone();
+        }
+      })();
+    }
+    let closing = false;
     for (;;) {
       const e = await watch.next();
-      if (!e.ok) break;
+      if (!e.ok || over) break;
+      if (primary) {
+        const dir = await xs.directory(front);
+        if (!dir.ok && dir.error.code === 'ENOENT') gone();
+        continue;
+      }
       const state = await xs.read(`${front}/state`);
       if (!state.ok) {
-        if (state.error.code === 'ENOENT') {
-          gone();
-          break;
-        }
+        if (state.error.code === 'ENOENT') gone();
         continue;
       }
       const s = parseState(state.value);
-      if (s === XenbusState.Closing || s === XenbusState.Closed || s === XenbusState.Unknown) {
-        gone();
-        break;
+      if (s === XenbusState.Closed || s === XenbusState.Unknown) gone();
+      else if (s === XenbusState.Closing && !closing) {
+        closing = true;
+        ends.closing();
       }
     }
-    void deathLoop;
   } finally {
+    over = true;
     if (death.ok) await death.value.close();
   }
 }

@@ -5,6 +5,8 @@ import { EventRateLimiter, type RateLimitOptions } from './rate-limit';
 
 /** The backend's view of the console page: guest output out, guest input in. */
 export interface BackendRingPort {
+  /** False once the page was unmapped beneath us (the platform was closed under an open flow). */
+  readonly usable: boolean;
   /** Takes at most `max` bytes of the guest's output as a fresh copy. */
   takeOutput(max: number): RingStep & { readonly bytes: Uint8Array | undefined };
   /** Puts as much of `data` into the guest's input ring as fits. */
@@ -32,22 +34,54 @@ export interface ConsolePolicy extends RateLimitOptions {
   readonly maxBufferedBytes?: number;
 }
 
+/**
+ * Checks a policy given by a caller (a programmer error throws), before anything is opened: the
+ * same checks the rate limiter and the buffers would make later, with resources already held.
+ */
+export function checkPolicy(policy: ConsolePolicy): void {
+  new EventRateLimiter(policy);
+  const overflow: unknown = policy.overflow ?? 'block';
+  if (overflow !== 'block' && overflow !== 'discardMiddle') throw new RangeError(`overflow must be 'block' or 'discardMiddle', got ${String(overflow)}`);
+  const max = policy.maxBufferedBytes;
+  if (max !== undefined && !(Number.isInteger(max) && max >= (overflow === 'discardMiddle' ? 4 : 1))) {
+    throw new RangeError(`maxBufferedBytes must be an integer >= ${overflow === 'discardMiddle' ? 4 : 1}, got ${String(max)}`);
+  }
+}
+
 /** Counters of what the guest did, beyond the flow's byte counts. */
 export interface ConsoleStats {
   events: number;
   notifies: number;
   rateLimitedPeriods: number;
   corruptRings: number;
+  /** `discardMiddle`: bytes dropped from the middle of unread output. */
   discardedBytes: number;
+  /** `discardMiddle`: unread output held beyond the reader's buffer, now and at most so far (<= 5/4 of the cap). */
+  heldBytes: number;
+  peakHeldBytes: number;
 }
 
 export interface ConsoleDriverHooks {
-  /** The guest broke the ring protocol; the flow has failed with a `protocol` error. */
+  /** The guest broke the ring protocol; the flow has failed with a `protocol` error. Tell the guest. */
   readonly onCorrupt: (reason: string) => void;
-  /** Releases the mapping, the event channel and the xenstore state (once). */
+  /**
+   * Lets go of the page and the event channel, once. The driver never touches either again:
+   * after the guest went away, after a corruption, or at close.
+   */
+  readonly releaseRing: () => void;
+  /** The flow is closed or aborted: the xenstore state, watches and connection go (once). */
   readonly teardown: () => void;
 }
 
+/** A write waiting for room in the guest's input ring. */
+interface PendingWrite {
+  readonly data: Uint8Array[];
+  index: number;
+  offset: number;
+  /** Bytes of this write already in the ring. */
+  accepted: number;
+  readonly resolve: (r: WriteResult) => void;
+}
 
 /**
  * The console as a flow driver: guest output (`out`) becomes reads, writes go into `in`. Events
@@ -55,16 +89,19 @@ export interface ConsoleDriverHooks {
  * of a period once the guest exceeded its allowance.
  */
 export class ConsoleDriver implements FlowDriver {
-  readonly stats: ConsoleStats = { events: 0, notifies: 0, rateLimitedPeriods: 0, corruptRings: 0, discardedBytes: 0 };
+  readonly stats: ConsoleStats = { events: 0, notifies: 0, rateLimitedPeriods: 0, corruptRings: 0, discardedBytes: 0, heldBytes: 0, peakHeldBytes: 0 };
   private readonly limiter: EventRateLimiter;
   private readonly overflow: OverflowPolicy;
   private readonly held: DiscardMiddleBuffer | undefined;
   private paused = false;
+  /** No more guest output: EOF or a failure was given to readers. */
   private ended = false;
+  /** The page and the port were given back: never touched again. */
+  private detached = false;
   private released = false;
   private unmaskTimer: NodeJS.Timeout | undefined;
   private stopEvents: (() => void) | undefined;
-  private pending: { data: Uint8Array[]; index: number; offset: number; resolve: (r: WriteResult) => void } | undefined;
+  private pending: PendingWrite | undefined;
   private writeFailure: FlowError | undefined;
 
   constructor(
@@ -82,14 +119,16 @@ export class ConsoleDriver implements FlowDriver {
 
   /** Starts taking events; looks at the ring at once (the guest may have written before we connected). */
   start(): void {
+    if (this.detached) return;
     this.stopEvents = this.evtchn.onEvent(() => this.onEvent());
     this.service();
   }
 
   private onEvent(): void {
-    if (this.released) return;
+    if (this.detached) return;
     this.stats.events += 1;
     this.service();
+    if (this.detached) return;
     if (this.limiter.admit()) {
       this.evtchn.unmask();
       return;
@@ -97,33 +136,52 @@ export class ConsoleDriver implements FlowDriver {
     this.stats.rateLimitedPeriods = this.limiter.limitedPeriods;
     // Over the allowance: the port stays masked until the period ends; the guest's further
     // notifications are pending meanwhile and arrive as one event after the unmask.
-    if (!this.unmaskTimer) {
-      this.unmaskTimer = setTimeout(() => {
-        this.unmaskTimer = undefined;
-        if (this.released) return;
-        this.evtchn.unmask();
-        this.service();
-      }, Math.max(1, this.limiter.msUntilNextPeriod()));
-    }
+    this.scheduleUnmask();
+  }
+
+  private scheduleUnmask(): void {
+    if (this.unmaskTimer || this.detached) return;
+    this.unmaskTimer = setTimeout(() => {
+      this.unmaskTimer = undefined;
+      if (this.detached) return;
+      // A timer may fire a little before the limiter's clock says the period is over: an
+      // unmask then would let a 31st event into the period.
+      if (this.limiter.msUntilNextPeriod() > 0) {
+        this.scheduleUnmask();
+        return;
+      }
+      this.evtchn.unmask();
+      this.service();
+    }, Math.max(1, Math.ceil(this.limiter.msUntilNextPeriod())));
   }
 
   /** One pass over both rings; notifies once if anything moved. */
   private service(): void {
-    if (this.released || this.ended) return;
-    let notify = this.drainOutput();
+    if (this.detached || this.ended) return;
+    if (!this.ring.usable) {
+      // The platform was closed under an open flow: the page is gone, the console with it.
+      this.peerGone();
+      return;
+    }
+    let notify = this.drainOutput(false);
     notify = this.fillInput() || notify;
-    if (notify && !this.released) {
+    if (notify && !this.detached) {
       this.stats.notifies += 1;
       this.evtchn.notify();
     }
   }
 
-  private drainOutput(): boolean {
+  /**
+   * Takes guest output while readers have room (`block`) or always (`discardMiddle`). `final`:
+   * the guest is going away, so whatever is in the ring (one ring's worth at most) is taken
+   * regardless of room.
+   */
+  private drainOutput(final: boolean): boolean {
     let notify = false;
     const hwm = this.port.highWaterMark;
-    for (let guard = 0; guard < 64 && !this.released && !this.ended; guard++) {
+    for (let guard = 0; guard < 64 && !this.detached && !this.ended; guard++) {
       let room: number;
-      if (this.held) {
+      if (this.held || final) {
         room = Number.MAX_SAFE_INTEGER; // always drain: the buffer drops the middle past its cap
       } else {
         if (this.paused) break;
@@ -140,29 +198,32 @@ export class ConsoleDriver implements FlowDriver {
       if (this.held) {
         this.held.append(r.bytes);
         this.stats.discardedBytes = this.held.discarded;
+        this.stats.heldBytes = this.held.length;
+        this.stats.peakHeldBytes = Math.max(this.stats.peakHeldBytes, this.held.length);
       } else {
         this.port.push(r.bytes);
       }
     }
-    this.feedReaders();
+    this.feedReaders(final);
     return notify;
   }
 
-  /** In `discardMiddle` mode, moves held output to readers while they have room. */
-  private feedReaders(): void {
+  /** In `discardMiddle` mode, moves held output to readers while they have room (all of it when `final`). */
+  private feedReaders(final: boolean): void {
     if (!this.held) return;
-    while (!this.paused && this.held.length > 0) {
-      const room = this.port.highWaterMark - this.port.buffered;
+    while ((final || !this.paused) && this.held.length > 0) {
+      const room = final ? this.held.length : this.port.highWaterMark - this.port.buffered;
       if (room <= 0) break;
       const chunk = this.held.take(room);
       if (!chunk) break;
       this.port.push(chunk);
     }
+    this.stats.heldBytes = this.held.length;
   }
 
   private fillInput(): boolean {
     const w = this.pending;
-    if (!w || this.released) return false;
+    if (!w || this.detached) return false;
     let notify = false;
     while (w.index < w.data.length) {
       const chunk = w.data[w.index] as Uint8Array;
@@ -173,6 +234,7 @@ export class ConsoleDriver implements FlowDriver {
       }
       if (r.notify) notify = true;
       w.offset += r.written;
+      w.accepted += r.written;
       if (w.offset < chunk.length) break; // the ring is full: wait for the guest
       w.index += 1;
       w.offset = 0;
@@ -190,27 +252,55 @@ export class ConsoleDriver implements FlowDriver {
     this.failWrites(e);
     this.ended = true;
     this.port.fail(e);
+    // Nothing on the page can be trusted any more, and events from it mean nothing: let go now.
+    this.detachRing();
     this.hooks.onCorrupt(reason);
   }
 
-  /** The guest closed its end or its domain died: readers get what was read, then EOF. */
+  /**
+   * The guest closed its end, removed it, or died: readers get what it wrote (what is in the
+   * ring is taken whatever the policy), then EOF; waiting writes fail with `closed`; the page
+   * and the port are given back at once (a dying domain cannot finish dying while we map it).
+   */
   peerGone(): void {
-    if (this.ended || this.released) return;
-    // Whatever the guest wrote before it went is still ours.
-    this.drainOutput();
+    if (this.ended || this.released) {
+      this.detachRing();
+      return;
+    }
+    if (!this.detached && this.ring.usable) this.drainOutput(true);
+    else this.feedReaders(true);
+    if (this.ended) return; // the last look found the ring corrupt
     this.ended = true;
     this.failWrites(new FlowError('closed', 'the guest closed its console'));
     this.port.end();
+    this.detachRing();
+  }
+
+  private detachRing(): void {
+    if (this.detached) return;
+    this.detached = true;
+    if (this.unmaskTimer) clearTimeout(this.unmaskTimer);
+    this.unmaskTimer = undefined;
+    this.stopEvents?.();
+    this.hooks.releaseRing();
+  }
+
+  /**
+   * `close()` does not wait for the guest: a write still waiting for room in `in` fails with
+   * `closed` (its `bytesAccepted` says how much the guest was given), so that close can go on.
+   */
+  cancelWaitingWrite(): void {
+    if (this.pending) this.failWrites(closedError());
   }
 
   // ---- FlowDriver ----
 
   write(chunks: readonly Uint8Array[]): WriteResult | Promise<WriteResult> {
     if (this.writeFailure) return err(this.writeFailure);
-    if (this.released || this.ended) return err(closedError());
+    if (this.detached || this.ended) return err(closedError());
     return new Promise<WriteResult>((resolve) => {
       // The ring keeps a copy of what it took; the rest waits here until the guest consumed.
-      this.pending = { data: [...chunks], index: 0, offset: 0, resolve };
+      this.pending = { data: [...chunks], index: 0, offset: 0, accepted: 0, resolve };
       this.service();
     });
   }
@@ -219,7 +309,7 @@ export class ConsoleDriver implements FlowDriver {
     this.writeFailure ??= e;
     const w = this.pending;
     this.pending = undefined;
-    w?.resolve(err(e));
+    w?.resolve(err(w.accepted > 0 ? e.withBytesAccepted(w.accepted) : e));
   }
 
   shutdownWrite(): Promise<WriteResult> {
@@ -245,9 +335,8 @@ export class ConsoleDriver implements FlowDriver {
   release(): void {
     if (this.released) return;
     this.released = true;
-    if (this.unmaskTimer) clearTimeout(this.unmaskTimer);
-    this.stopEvents?.();
     this.failWrites(closedError());
+    this.detachRing();
     this.hooks.teardown();
   }
 }

@@ -1,6 +1,6 @@
 import { BackendRing } from '../ring/backend-ring';
 import { CONSOLE_LAYOUT } from '../ring/layout';
-import type { RingMemory } from '../ring/memory';
+import type { MappedPage } from '../ring/memory';
 import type { BackendRingPort } from './console-driver';
 
 /**
@@ -9,10 +9,13 @@ import type { BackendRingPort } from './console-driver';
  * connected: the `connection` byte of Xen >= 4.21 is 0 when connected, and on an older page
  * that byte is unused padding, which a zeroed page already holds as 0.
  */
-export function openBackendRing(page: RingMemory): BackendRingPort {
+export function openBackendRing(page: MappedPage): BackendRingPort {
   page.writeBytes(CONSOLE_LAYOUT.CONNECTION, ZERO);
   const ring = new BackendRing(page);
   return {
+    get usable() {
+      return page.mapped;
+    },
     takeOutput(max) {
       const r = ring.read(max);
       return { bytes: r.bytes, notify: r.notify, corrupt: r.corrupt?.message };

@@ -14,11 +14,13 @@ export function parseState(text: string | undefined): number | undefined {
 }
 
 /**
- * A name a guest may control (node names, `name`), made safe to print: control characters and
- * escape sequences become `?`, and it is cut at 64 characters.
+ * A name a guest may control (node names, `name`), made safe to print: control characters,
+ * escape sequences, and invisible characters that reorder or hide text on a terminal (bidi
+ * overrides, zero-width and line/paragraph separators, lone surrogates) become `?`, and it is
+ * cut at 64 characters.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 61)}...` : clean;
+  const clean = text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, '?');
+  const chars = Array.from(clean);
+  return chars.length > 64 ? `${chars.slice(0, 61).join('')}...` : clean;
 }

@@ -1,6 +1,6 @@
 import type { XsClient } from '../xenstore/client-types';
 import { frontendPath } from './paths';
-import { parseU32 } from './strict-parse';
+import { parseU32, printable } from './strict-parse';
 
 /** A console that appeared under our backend directory, or went away. */
 export interface ConsoleEntry {
@@ -10,6 +10,11 @@ export interface ConsoleEntry {
   /** `/local/domain/<self>/backend/<name>/<domid>/<devid>`. */
   readonly backend: string;
   readonly frontend: string;
+  /**
+   * The console's `name` key, if it has one, made safe to print (control characters and escape
+   * sequences replaced, at most 64 characters): whoever wrote it, it is never shown raw.
+   */
+  readonly name?: string;
 }
 
 export interface WatchConsolesOptions {
@@ -45,8 +50,10 @@ export async function* watchConsoles(xs: XsClient, options: WatchConsolesOptions
       const now = await listConsoles(xs, root, options.includePrimary === true, max);
       for (const [key, entry] of now) {
         if (!known.has(key) && known.size < max) {
-          known.set(key, entry);
-          yield entry;
+          const name = await xs.read(`${entry.frontend}/name`);
+          const named: ConsoleEntry = name.ok ? { ...entry, name: printable(name.value) } : entry;
+          known.set(key, named);
+          yield named;
         }
       }
       for (const [key, entry] of [...known]) {

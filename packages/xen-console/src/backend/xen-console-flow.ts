@@ -1,4 +1,4 @@
-import { FlowWrapper, type Flow, type FlowError, type Result } from '@flow/core';
+import { FlowWrapper, type CloseOptions, type Flow, type FlowError, type Result, type WriteResult } from '@flow/core';
 import type { XsClient } from '../xenstore/client-types';
 import type { ConsoleStats } from './console-driver';
 import { forceClose, requestClose } from './create';
@@ -12,6 +12,10 @@ export interface XenConsoleInfo {
   readonly backend: string;
   readonly xenstore: XsClient;
   readonly stats: ConsoleStats;
+  /** Called as `close()` starts: releases a write that waits for a guest that does not read. */
+  readonly beforeClose?: () => void;
+  /** Once the flow is released: resolves when the backend state is written and our xenstore connection closed. */
+  readonly afterRelease?: () => Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -30,6 +34,8 @@ export class XenConsoleFlow extends FlowWrapper {
   readonly lineEnding = '\r\n';
   private readonly info: XenConsoleInfo;
   private disconnectedFlag = false;
+  /** Every close() call shares one promise (the flow contract). */
+  private closing: Promise<WriteResult> | undefined;
 
   constructor(inner: Flow, info: XenConsoleInfo) {
     super(inner);
@@ -38,6 +44,23 @@ export class XenConsoleFlow extends FlowWrapper {
     this.devid = info.devid;
     this.frontend = info.frontend;
     this.backend = info.backend;
+  }
+
+  /**
+   * Closes without waiting for the guest: what the ring took stays there for it, a write still
+   * waiting for room fails with `closed` (and then so does this close, with the same error);
+   * then the page is unmapped, the port unbound and the backend set Closed. It resolves once
+   * all of that is done. Idempotent.
+   */
+  override close(options?: CloseOptions): Promise<WriteResult> {
+    if (!this.closing) {
+      this.info.beforeClose?.();
+      this.closing = super.close(options).then(async (r) => {
+        await this.info.afterRelease?.();
+        return r;
+      });
+    }
+    return this.closing;
   }
 
   /** What the guest did: events, notifications, rate-limited periods, corrupt rings, discarded bytes. */
@@ -63,6 +86,7 @@ export class XenConsoleFlow extends FlowWrapper {
     this.disconnectedFlag = true;
     this.abort();
     await this.closed;
+    await this.info.afterRelease?.();
   }
 
   /** Asks the guest to close its console (backend state Closing). */

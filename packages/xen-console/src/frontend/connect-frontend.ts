@@ -19,7 +19,7 @@ import type { EvtPort, XenPlatform } from '../platform/types';
 import { resetConsolePage } from '../ring/console-page';
 import { FrontendRing } from '../ring/frontend-ring';
 import type { RingMemory } from '../ring/memory';
-import type { XsClient } from '../xenstore/client-types';
+import type { XsClient, XsWatch } from '../xenstore/client-types';
 
 export interface FrontendOptions {
   /** The guest's platform: it must be able to grant pages and allocate unbound ports. */
@@ -107,12 +107,14 @@ export async function connectFrontend(options: FrontendOptions): Promise<Result<
   const backendState = await waitFor(xs, backend.value, stop, async () => {
     const s = await xs.read(`${backend.value}/state`);
     const n = s.ok ? parseState(s.value) : undefined;
-    return n === XenbusState.Connected ? n : undefined;
+    return n === XenbusState.Connected || n === XenbusState.Closing || n === XenbusState.Closed ? n : undefined;
   });
-  if (backendState === undefined) {
+  if (backendState !== XenbusState.Connected) {
     evtchn.close();
     grant.revoke();
-    return fail(stopped(`waiting for the backend ${backend.value} to connect`));
+    // A backend that cannot serve us says so (Closing): give up now, as Linux does, not at the timeout.
+    if (backendState !== undefined) await xs.write(`${dir}/state`, String(XenbusState.Closed));
+    return fail(backendState === undefined ? stopped(`waiting for the backend ${backend.value} to connect`) : new FlowError('refused', `the backend ${backend.value} refused the console (state ${backendState})`));
   }
   const connected = await xs.write(`${dir}/state`, String(XenbusState.Connected));
   if (!connected.ok) {
@@ -123,12 +125,50 @@ export async function connectFrontend(options: FrontendOptions): Promise<Result<
 
   const counters = { events: 0, notifies: 0 };
   const ring = new FrontendRing(options.page);
-  const flow = createFlow((port) => new FrontendDriver(ring, evtchn, port, counters, () => {
+  let released = false;
+  let backendWatch: XsWatch | undefined;
+  const teardown = (): void => {
+    if (released) return;
+    released = true;
     evtchn.close();
     grant.revoke();
+    void backendWatch?.close();
+    // Linux's xenbus_frontend_closed: the frontend says Closed, then lets go.
     void xs.write(`${dir}/state`, String(XenbusState.Closed)).then(() => xs.close());
-  }), { capabilities: CAPABILITIES, label: `xen console ${devid} (guest ${platform.selfDomid})`, closeWaitsForPeer: false });
+  };
+  let driver: FrontendDriver | undefined;
+  const flow = createFlow(
+    (port) => {
+      driver = new FrontendDriver(ring, evtchn, port, counters, teardown);
+      return driver;
+    },
+    { capabilities: CAPABILITIES, label: `xen console ${devid} (guest ${platform.selfDomid})`, closeWaitsForPeer: false },
+  );
+  const d = driver as unknown as FrontendDriver;
+  // Linux's xencons_backend_changed: the backend Closing or Closed (or gone) closes our end.
+  const watched = await xs.watch(backend.value);
+  if (watched.ok) {
+    backendWatch = watched.value;
+    void followBackend(xs, watched.value, backend.value, () => {
+      d.backendGone();
+      teardown();
+    });
+  }
   return ok({ flow, ringRef: grant.ref, port: evtchn.local, counters });
+}
+
+/** Calls `gone` once the backend is Closing, Closed or removed. */
+async function followBackend(xs: XsClient, watch: XsWatch, backend: string, gone: () => void): Promise<void> {
+  for (;;) {
+    const e = await watch.next();
+    if (!e.ok) return;
+    const s = await xs.read(`${backend}/state`);
+    const state = s.ok ? parseState(s.value) : undefined;
+    if ((!s.ok && s.error.code === 'ENOENT') || state === XenbusState.Closing || state === XenbusState.Closed) {
+      gone();
+      return;
+    }
+  }
 }
 
 /** Re-checks `probe` on every change under `path` until it gives a value or `stop` fires. */
@@ -209,6 +249,18 @@ class FrontendDriver implements FlowDriver {
     this.pending?.resolve(err(this.failed));
     this.pending = undefined;
     this.port.fail(this.failed);
+  }
+
+  /** The backend went away: what it wrote is still read, then EOF; waiting writes fail. */
+  backendGone(): void {
+    if (this.released || this.failed) return;
+    this.service();
+    if (this.failed) return;
+    this.stopEvents();
+    this.pending?.resolve(err(closedError()));
+    this.pending = undefined;
+    this.failed = closedError();
+    this.port.end();
   }
 
   write(chunks: readonly Uint8Array[]): Promise<WriteResult> | WriteResult {

@@ -35,7 +35,12 @@ export class SimXen {
     this.hypervisor.createDomain(0);
   }
 
-  /** Starts a guest: the domain, its xenstore introduction and `/local/domain/D` (owned by it, as the toolstack does). */
+  /**
+   * Starts a guest: the domain, its xenstore introduction, and `/local/domain/D` with `domid`
+   * and `device` as libxl makes them (`libxl__domain_make`: owned by dom0, readable by the
+   * guest). So nothing dom0 writes under `device/` is the guest's to write until dom0 gives it
+   * away, which is what makes the permission race of a non-transactional create visible.
+   */
   async createGuest(domid: number): Promise<Result<void, FlowError>> {
     this.hypervisor.createDomain(domid);
     this.xenstored.introduceDomain(domid);
@@ -47,7 +52,7 @@ export class SimXen {
         for (const [path, value] of [[base, ''], [`${base}/domid`, String(domid)], [`${base}/device`, '']] as const) {
           const w = await tx.write(path, value);
           if (!w.ok) return w;
-          const p = await tx.setPerms(path, [{ access: 'n', domid }, { access: 'r', domid: 0 }]);
+          const p = await tx.setPerms(path, [{ access: 'n', domid: 0 }, { access: 'r', domid }]);
           if (!p.ok) return p;
         }
         return ok(undefined);
