@@ -5,13 +5,14 @@ import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
 import { parseSizeList, positionals, Settings } from './options';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
+import { formatXenBench, runXenBench } from './xen-bench';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
 
 /**
- * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
+ * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [xen] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
  * default) and prints one table each. Settings: see the README.
  */
 async function main(): Promise<void> {
@@ -99,6 +100,21 @@ async function main(): Promise<void> {
       log,
     );
     console.log(`\n${formatNinepBench(result)}`);
+  }
+  if (all || chosen.includes('xen')) {
+    const result = await runXenBench(
+      {
+        bytes: settings.size('xen-bytes', 16 * MIB),
+        limitedBytes: settings.size('xen-limited-bytes', 512 * KIB),
+        chunkSize: settings.size('xen-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        pings: settings.count('pings', 20000),
+        limitedPings: settings.count('xen-limited-pings', 300),
+        verify: settings.flag('verify'),
+      },
+      log,
+    );
+    console.log(`\n${formatXenBench(result)}`);
   }
   console.log(`\nload average at the end: ${load()}`);
 }

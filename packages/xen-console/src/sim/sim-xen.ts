@@ -84,6 +84,15 @@ export class SimXen {
     const here = portDuplex(port1);
     here.pipe(served.value);
     served.value.pipe(here);
+    // The domain dying (or its worker going) ends the relay: never an unhandled 'error'.
+    const end = (): void => {
+      here.destroy();
+      served.value.destroy();
+    };
+    here.on('error', end);
+    served.value.on('error', end);
+    here.on('close', end);
+    served.value.on('close', end);
     return { exported: { domain: descriptor, xenstore: port2 }, transferList: [...transferList, port2] };
   }
 
