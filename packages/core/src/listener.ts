@@ -99,3 +99,19 @@ export class AcceptQueue {
     }
   }
 }
+
+/**
+ * Ends every flow of `flows` (a listener's live connections): with `timeoutMs` each gets that
+ * long for the close handshake before it is aborted; without it, each is aborted at once.
+ * Resolves when every flow is released. What a listener's `closeAll` does after `close()`.
+ */
+export async function endFlows(flows: Iterable<Flow>, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+  const all = [...flows];
+  const { timeoutMs } = options;
+  if (timeoutMs !== undefined && timeoutMs > 0) {
+    await Promise.all(all.map((f) => f.close({ timeoutMs })));
+  } else {
+    for (const f of all) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
+  }
+  await Promise.all(all.map((f) => f.closed));
+}

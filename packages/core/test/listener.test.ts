@@ -1,4 +1,4 @@
-import { AcceptQueue, EOF, memoryListener, pair, type Flow, type ReadResult } from '../src';
+import { AcceptQueue, endFlows, EOF, memoryListener, pair, type Flow, type ReadResult } from '../src';
 
 function text(r: ReadResult): string {
   if (!r.ok) return `<${r.error.kind}>`;
@@ -151,5 +151,29 @@ describe('AcceptQueue', () => {
 
   test('a backlog below 1 is a programmer error', () => {
     expect(() => new AcceptQueue(0)).toThrow(RangeError);
+  });
+});
+
+describe('endFlows', () => {
+  test('without a timeout every flow is aborted at once and released', async () => {
+    const [a, b] = pair();
+    await endFlows([a]);
+    expect(a.state).toBe('aborted');
+    expect((await a.closed)?.kind).toBe('aborted');
+    b.abort();
+  });
+
+  test('with a timeout each flow gets the close handshake, and one whose peer never closes is aborted after it', async () => {
+    const [a, b] = pair();
+    const [c, d] = pair();
+    const closingPeer = (async () => {
+      await b.read();
+      await b.close();
+    })();
+    await endFlows([a, c], { timeoutMs: 100 });
+    await closingPeer;
+    expect(a.state).toBe('closed');
+    expect(c.state).toBe('aborted');
+    d.abort();
   });
 });

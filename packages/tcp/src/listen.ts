@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { AcceptQueue, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import { checkPort, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
@@ -256,14 +256,7 @@ class SocketListener implements TcpListener {
 
   async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     await this.close();
-    const flows = [...this.live];
-    const { timeoutMs } = options;
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      await Promise.all(flows.map((f) => f.close({ timeoutMs })));
-    } else {
-      for (const f of flows) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
-    }
-    await Promise.all(flows.map((f) => f.closed));
+    await endFlows(this.live, options);
   }
 }
 

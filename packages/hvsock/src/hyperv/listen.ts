@@ -1,4 +1,4 @@
-import { AcceptQueue, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import { guidToBytes } from '../address/guid';
 import type { HypervAddress } from '../address/types';
 import { formatAddress } from '../address/uri';
@@ -186,13 +186,6 @@ class HypervSocketListener implements HypervListener {
 
   async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     await this.close();
-    const flows = [...this.live];
-    const { timeoutMs } = options;
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      await Promise.all(flows.map((f) => f.close({ timeoutMs })));
-    } else {
-      for (const f of flows) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
-    }
-    await Promise.all(flows.map((f) => f.closed));
+    await endFlows(this.live, options);
   }
 }

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { AcceptQueue, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import type { HvsockFlow } from '../flow';
 import { checkSocketPath } from './path-limit';
 import { checkBufferSize } from './socket-flow';
@@ -260,13 +260,6 @@ class SocketListener<Address> implements UnixSocketListener<Address> {
 
   async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     await this.close();
-    const flows = [...this.live];
-    const { timeoutMs } = options;
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      await Promise.all(flows.map((f) => f.close({ timeoutMs })));
-    } else {
-      for (const f of flows) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
-    }
-    await Promise.all(flows.map((f) => f.closed));
+    await endFlows(this.live, options);
   }
 }

@@ -5,7 +5,8 @@ import type { VsockBinding } from '../native/binding';
 import { loadVsockBinding } from '../native/load';
 import { EINPROGRESS } from '../socket';
 import { checkSocketFlowOptions, SocketFlow, type SocketFlowOptions } from '../socket-flow';
-import { describeVsock, addonAddress } from './describe';
+import { formatAddress } from '../address/uri';
+import { addonAddress } from './addon-address';
 import { NativeSocket } from './native-socket';
 
 export interface VsockConnectOptions extends SocketFlowOptions {
@@ -32,7 +33,7 @@ const FLAG_TO_HOST = 1;
  */
 export function connectVsock(address: VsockAddress, options: VsockConnectOptions = {}): Promise<Result<SocketFlow, FlowError>> {
   checkConnectOptions(options);
-  const target = describeVsock(address);
+  const target = formatAddress(address);
   if (address.cid === ANY) return Promise.resolve(err(new FlowError('invalid', `cannot connect to ${target}: the CID "any" only works for listening; give a CID, e.g. vsock://3:1024`)));
   if (address.port === ANY) return Promise.resolve(err(new FlowError('invalid', `cannot connect to ${target}: the port "any" only works for listening; give a port, e.g. vsock://3:1024`)));
   const { signal } = options;
@@ -111,7 +112,7 @@ function established(binding: VsockBinding, socket: NativeSocket, address: Vsock
   const fd = socket.descriptor;
   const local = addonAddress(binding.localAddress(fd));
   const remote = addonAddress(binding.remoteAddress(fd)) ?? { kind: 'vsock', cid: address.cid, port: address.port };
-  const label = `${describeVsock(local ?? { kind: 'vsock', cid: ANY, port: ANY })} -> ${describeVsock(remote)}`;
+  const label = `${formatAddress(local ?? { kind: 'vsock', cid: ANY, port: ANY })} -> ${formatAddress(remote)}`;
   return ok(new SocketFlow(socket, remote, local, options, label));
 }
 

@@ -1,11 +1,12 @@
-import { AcceptQueue, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import type { VsockAddress } from '../address/types';
 import { errnoError } from '../errors';
 import type { PollHandle, VsockBinding } from '../native/binding';
 import { loadVsockBinding } from '../native/load';
 import { EAGAIN } from '../socket';
 import { checkSocketFlowOptions, SocketFlow, type SocketFlowOptions } from '../socket-flow';
-import { describeVsock, addonAddress } from './describe';
+import { formatAddress } from '../address/uri';
+import { addonAddress } from './addon-address';
 import { NativeSocket } from './native-socket';
 
 export interface VsockListenOptions extends SocketFlowOptions {
@@ -51,7 +52,7 @@ export async function listenVsock(address: VsockAddress, options: VsockListenOpt
   const loaded = loadVsockBinding();
   if (!loaded.ok) return loaded;
   const binding = loaded.value;
-  const where = describeVsock(address);
+  const where = formatAddress(address);
   const fd = binding.socket();
   if (fd < 0) return err(errnoError(fd, 'socket', `cannot listen on ${where}`));
   const bound = binding.bind(fd, address.cid, address.port, address.toHost === true ? FLAG_TO_HOST : 0);
@@ -127,7 +128,7 @@ class NativeListener implements VsockListener {
       if (this.options.socketBufferSize !== undefined) this.binding.setBufferSize(fd, this.options.socketBufferSize);
       const remote: VsockAddress = { kind: 'vsock', cid, port };
       const local = addonAddress(this.binding.localAddress(fd)) ?? this.address;
-      const label = `${describeVsock(local)} <- ${describeVsock(remote)}`;
+      const label = `${formatAddress(local)} <- ${formatAddress(remote)}`;
       const flow = new SocketFlow(new NativeSocket(this.binding, fd, label), remote, local, this.options, label);
       this.live.add(flow);
       void flow.closed.then(() => this.live.delete(flow));
@@ -162,14 +163,7 @@ class NativeListener implements VsockListener {
 
   async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     await this.close();
-    const flows = [...this.live];
-    const { timeoutMs } = options;
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      await Promise.all(flows.map((f) => f.close({ timeoutMs })));
-    } else {
-      for (const f of flows) f.abort(new FlowError('aborted', 'the listener closed all its connections'));
-    }
-    await Promise.all(flows.map((f) => f.closed));
+    await endFlows(this.live, options);
   }
 }
 
