@@ -29,7 +29,7 @@ export function backpressureCases(maxBytes: number): ConformanceCase[] {
         let sent = 0;
         let pendingSince: number | undefined;
         let done = false;
-        const watch = new MemoryWatch();
+        const watch = await MemoryWatch.start();
         const writing = (async () => {
           while (sent < maxBytes) {
             // A fresh buffer per write: a flow that retained them would show in the samples.

@@ -40,15 +40,38 @@ export function sampleMemory(): MemorySample {
   return { rss: m.rss, arrayBuffers: m.arrayBuffers };
 }
 
+/** How far two baseline samples may differ and still count as settled. */
+const SETTLED_BYTES = 512 * 1024;
+const SETTLE_TRIES = 20;
+const SETTLE_PAUSE_MS = 10;
+
+/**
+ * A baseline sample taken once buffer memory has stopped moving. Whatever an earlier test left
+ * behind (a teardown still releasing a queue of writes, say) would otherwise be counted in the
+ * baseline and, once released, hide the same amount of growth in the case being measured.
+ */
+async function settledSample(): Promise<MemorySample> {
+  let previous = sampleMemory();
+  for (let i = 0; i < SETTLE_TRIES; i++) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_PAUSE_MS));
+    const next = sampleMemory();
+    if (Math.abs(next.arrayBuffers - previous.arrayBuffers) < SETTLED_BYTES) return next;
+    previous = next;
+  }
+  return previous;
+}
+
 /** Tracks the peak growth over a baseline. */
 export class MemoryWatch {
-  private readonly baseline: MemorySample;
   private peakRss = 0;
   private peakArrayBuffers = 0;
   samples = 0;
 
-  constructor() {
-    this.baseline = sampleMemory();
+  private constructor(private readonly baseline: MemorySample) {}
+
+  /** A watch whose baseline is taken once buffer memory has settled. */
+  static async start(): Promise<MemoryWatch> {
+    return new MemoryWatch(await settledSample());
   }
 
   sample(): void {
