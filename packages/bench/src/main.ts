@@ -3,7 +3,7 @@ import { formatCoreBench, runCoreBench } from './core-bench';
 import { formatHybridBench, runHybridBench } from './hvsock-hybrid-bench';
 import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
-import { parseSizeList, positionals, Settings } from './options';
+import { chosenSections, parseSizeList, Settings, USAGE, wantsHelp } from './options';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
 import { formatXenBench, runXenBench } from './xen-bench';
 
@@ -17,8 +17,19 @@ const GIB = 1024 * MIB;
  */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    console.log(USAGE);
+    return;
+  }
+  let chosen: string[];
+  try {
+    chosen = chosenSections(argv);
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const settings = new Settings(argv, process.env);
-  const chosen = positionals(argv);
   const all = chosen.length === 0;
   const verbose = settings.flag('verbose');
   const log = (line: string): void => {
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e: unknown) => {
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);

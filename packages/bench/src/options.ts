@@ -88,6 +88,27 @@ export class Settings {
 }
 
 /** The positional words of the command line (`core`, `tcp`), lower-cased. */
+/** The sections `main` knows, in the order it runs them. */
+export const SECTIONS = ['core', 'tcp', 'hybrid', 'vsock', '9p', 'xen'] as const;
+
+export const USAGE = `usage: node dist/main.js [section ...] [--name=value ...]
+
+Runs the chosen sections (all of them by default) and prints one table each.
+Sections: ${SECTIONS.join(', ')}.
+Settings (also BENCH_NAME environment variables): see the package README.`;
+
+/** The sections named on the command line; throws a RangeError naming an unknown one. */
+export function chosenSections(argv: readonly string[]): string[] {
+  const chosen = positionals(argv);
+  const unknown = chosen.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new RangeError(`unknown section ${unknown.join(', ')} (sections: ${SECTIONS.join(', ')})`);
+  return chosen;
+}
+
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+}
+
 export function positionals(argv: readonly string[]): string[] {
-  return argv.filter((a) => !a.startsWith('--')).map((a) => a.toLowerCase());
+  return argv.filter((a) => !a.startsWith('-')).map((a) => a.toLowerCase());
 }

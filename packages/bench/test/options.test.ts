@@ -1,4 +1,6 @@
-import { parseSize, positionals, Settings } from '../src/options';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { chosenSections, parseSize, positionals, Settings, wantsHelp } from '../src/options';
 
 describe('settings', () => {
   test('sizes take binary and decimal units', () => {
@@ -15,5 +17,37 @@ describe('settings', () => {
     expect(s.size('core-bytes', 7)).toBe(1024 * 1024);
     expect(s.size('tcp-bytes', 7)).toBe(7);
     expect(positionals(['--runs=5', 'core'])).toEqual(['core']);
+  });
+});
+
+describe('choosing sections', () => {
+  test('known sections pass, in any case', () => {
+    expect(chosenSections(['TCP', '9p', '--runs=1'])).toEqual(['tcp', '9p']);
+    expect(chosenSections([])).toEqual([]);
+  });
+
+  test('an unknown section is refused with the list of known ones', () => {
+    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen\)/);
+  });
+
+  test('--help, -h and help ask for the usage', () => {
+    expect(wantsHelp(['--help'])).toBe(true);
+    expect(wantsHelp(['-h'])).toBe(true);
+    expect(wantsHelp(['tcp', '--runs=1'])).toBe(false);
+  });
+
+  // The bench is built by `pnpm test` before jest runs (see package.json).
+  const main = join(__dirname, '..', 'dist', 'main.js');
+
+  test('the command prints its usage for --help and runs nothing', () => {
+    const out = execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8', timeout: 20000 });
+    expect(out).toMatch(/^usage: node dist\/main.js \[section \.\.\.\]/);
+    expect(out).not.toMatch(/Gbit\/s|MiB\/s/);
+  });
+
+  test('the command refuses an unknown section with exit code 2', () => {
+    const run = spawnSync(process.execPath, [main, 'nosuch'], { encoding: 'utf8', timeout: 20000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/unknown section nosuch/);
   });
 });
