@@ -22,7 +22,8 @@ export type ConformanceCheck =
   | 'stats'
   | 'handles'
   | 'read-into'
-  | 'read-signal';
+  | 'read-signal'
+  | 'language';
 
 export interface ConformanceOptions {
   /** Title of the jest `describe` block. */

@@ -6,6 +6,7 @@ import { concurrentCloseCases } from './checks/concurrent-close';
 import { halfCloseCases } from './checks/half-close';
 import { handlesCases } from './checks/handles';
 import { integrityCases } from './checks/integrity';
+import { languageCases } from './checks/language';
 import { readAfterEofCases } from './checks/read-after-eof';
 import { readIntoCases } from './checks/read-into';
 import { readSignalCases } from './checks/read-signal';
@@ -29,5 +30,6 @@ export function allCases(maxBytes: number): ConformanceCase[] {
     ...handlesCases(),
     ...readIntoCases(maxBytes),
     ...readSignalCases(),
+    ...languageCases(maxBytes),
   ];
 }

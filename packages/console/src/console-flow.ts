@@ -12,6 +12,7 @@ import {
   type ReadOptions,
   type ReadResult,
   type ReadState,
+  type ShutdownOptions,
   type WriteOptions,
   type WriteResult,
   type WriteState,
@@ -74,14 +75,14 @@ export class ConsoleFlow extends FlowWrapper implements Console {
     return this.inner.writev(buffers, options);
   }
 
-  override shutdownWrite(): Promise<WriteResult> {
+  override shutdownWrite(options?: ShutdownOptions): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(OK);
-    return this.inner.shutdownWrite();
+    return this.inner.shutdownWrite(options);
   }
 
-  override shutdownRead(): Promise<WriteResult> {
+  override shutdownRead(options?: ShutdownOptions): Promise<WriteResult> {
     if (this.disconnected) return Promise.resolve(OK);
-    return this.inner.shutdownRead();
+    return this.inner.shutdownRead(options);
   }
 
   override close(options?: CloseOptions): Promise<WriteResult> {

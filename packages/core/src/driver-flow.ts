@@ -10,6 +10,7 @@ import {
   type ReadOptions,
   type ReadResult,
   type ReadState,
+  type ShutdownOptions,
   type WriteOptions,
   type WriteResult,
   type WriteState,
@@ -17,6 +18,9 @@ import {
 import { err, OK, ok, type Result } from './result';
 import { StatsRecorder, type FlowStats } from './stats';
 import { isPromise, SYNC_IO, type SyncIo } from './sync-io';
+import { iterateFlow } from './adapters/iterate-flow';
+import { disposeFlow } from './dispose';
+import { boundShutdownWait, refusedByAbortedSignal } from './shutdown-wait';
 
 /**
  * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
@@ -329,7 +333,9 @@ class DriverFlow implements Flow, InboundPort {
     }
   }
 
-  shutdownRead(): Promise<WriteResult> {
+  shutdownRead(options?: ShutdownOptions): Promise<WriteResult> {
+    const refused = refusedByAbortedSignal(options);
+    if (refused) return Promise.resolve(refused);
     if (this.readShut || this.localError) return Promise.resolve(OK);
     this.readShut = true;
     const dropped = this.bufferedBytes;
@@ -477,8 +483,10 @@ class DriverFlow implements Flow, InboundPort {
     return r;
   }
 
-  shutdownWrite(): Promise<WriteResult> {
-    if (this.shutdownPromise) return this.shutdownPromise;
+  shutdownWrite(options?: ShutdownOptions): Promise<WriteResult> {
+    if (this.shutdownPromise) return boundShutdownWait(this.shutdownPromise, 'shutdownWrite', options);
+    const refused = refusedByAbortedSignal(options);
+    if (refused) return Promise.resolve(refused);
     if (this.writeStatus === 'open') this.writeStatus = 'shutting';
     this.shutdownPromise = this.writeChain.then(async (): Promise<WriteResult> => {
       const refused = this.refuseWrite();
@@ -489,7 +497,7 @@ class DriverFlow implements Flow, InboundPort {
         return r;
       });
     });
-    return this.shutdownPromise;
+    return boundShutdownWait(this.shutdownPromise, 'shutdownWrite', options);
   }
 
   // ---- Lifecycle ----
@@ -551,6 +559,16 @@ class DriverFlow implements Flow, InboundPort {
       // abort() is safe to call at any time: a throwing driver must not make it throw.
     }
     this.released.resolve(error);
+  }
+
+  // ---- Language protocols ----
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateFlow(this);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeFlow(this);
   }
 
   // ---- Introspection ----

@@ -8,12 +8,15 @@ import type {
   ReadOptions,
   ReadResult,
   ReadState,
+  ShutdownOptions,
   WriteOptions,
   WriteResult,
   WriteState,
 } from './flow';
 import type { FlowStats } from './stats';
 import { SYNC_IO, syncIoOf, type SyncIo } from './sync-io';
+import { iterateFlow } from './adapters/iterate-flow';
+import { disposeFlow } from './dispose';
 
 /**
  * A flow that hands every operation to `inner`: the base for layers that add a few methods or
@@ -50,12 +53,22 @@ export class FlowWrapper implements Flow {
     return this.inner.writev(buffers, options);
   }
 
-  shutdownWrite(): Promise<WriteResult> {
-    return this.inner.shutdownWrite();
+  shutdownWrite(options?: ShutdownOptions): Promise<WriteResult> {
+    return this.inner.shutdownWrite(options);
   }
 
-  shutdownRead(): Promise<WriteResult> {
-    return this.inner.shutdownRead();
+  shutdownRead(options?: ShutdownOptions): Promise<WriteResult> {
+    return this.inner.shutdownRead(options);
+  }
+
+  /** Iterates through this layer's own `read`, so that an override of it is seen. */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateFlow(this);
+  }
+
+  /** Disposes through this layer's own `close`, so that an override of it is seen. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeFlow(this);
   }
 
   close(options?: CloseOptions): Promise<WriteResult> {

@@ -26,6 +26,17 @@ export interface WriteOptions {
   readonly transfer?: boolean;
 }
 
+/** Bounds the wait of `shutdownWrite` and `shutdownRead`, like every other operation's. */
+export interface ShutdownOptions {
+  /**
+   * Stop waiting (for pending writes to flush) when this signal aborts: the call resolves with
+   * `aborted`. The shutdown itself still happens once those writes are flushed; `abort()` drops them.
+   */
+  readonly signal?: AbortSignal;
+  /** Stop waiting after this many milliseconds: the call resolves with `timeout`, as above. */
+  readonly timeoutMs?: number;
+}
+
 export interface CloseOptions {
   /** Give up waiting for the handshake after this many milliseconds, then abort. */
   readonly timeoutMs?: number;
@@ -57,13 +68,18 @@ export type ReadState = 'open' | 'eof' | 'shut' | 'error';
 export type WriteState = 'open' | 'shutting' | 'shut' | 'error';
 export type FlowState = 'open' | 'closing' | 'closed' | 'aborted';
 
+/** How long `await using` waits for the close handshake before it aborts the flow. */
+export const DISPOSE_TIMEOUT_MS = 2000;
+
 /**
  * A reliable, ordered byte stream with half-close: the Mirage_flow signature in TypeScript.
  *
  * No method rejects and no method throws for an I/O condition; every outcome is a `Result`.
- * Methods throw only for programmer errors (a bad argument).
+ * Methods throw only for programmer errors (a bad argument). The two exceptions are the
+ * language protocols: `for await` throws a read's error (a loop has no other way to say it),
+ * and `await using` never throws.
  */
-export interface Flow {
+export interface Flow extends AsyncIterable<Uint8Array>, AsyncDisposable {
   /**
    * Resolves when at least one byte is available, with a fresh buffer the caller owns, or with
    * `EOF` once the peer shut down its write side and all in-flight data was read. After EOF or an
@@ -86,12 +102,13 @@ export interface Flow {
 
   /**
    * Flushes pending writes, then tells the peer that no more data comes (TCP FIN). Later writes
-   * return `closed`. Reading goes on. Repeated calls return the same promise.
+   * return `closed`. Reading goes on. Repeated calls share one shutdown; `options` bound only
+   * this call's wait.
    */
-  shutdownWrite(): Promise<WriteResult>;
+  shutdownWrite(options?: ShutdownOptions): Promise<WriteResult>;
 
   /** This side reads no more: pending and later reads resolve with EOF. */
-  shutdownRead(): Promise<WriteResult>;
+  shutdownRead(options?: ShutdownOptions): Promise<WriteResult>;
 
   /**
    * The close handshake: flush pending writes, signal the peer (as `shutdownWrite`), wait until
@@ -106,6 +123,20 @@ export interface Flow {
    * settle with `aborted`. Safe to call at any time, any number of times.
    */
   abort(reason?: unknown): void;
+
+  /**
+   * `for await (const chunk of flow)`: the chunks read until EOF, each a fresh buffer the caller
+   * owns. The write half is left alone (a server can drain a request, then reply), and so is
+   * the flow when the loop is left early. A read error is thrown as the `FlowError`, so that a
+   * reset never reads as the end of the stream. Use `readChunks` to get errors as values.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+
+  /**
+   * `await using flow = ...`: the close handshake, bounded by `DISPOSE_TIMEOUT_MS`, then abort.
+   * Never rejects; call `close()` yourself to see how it went or to wait longer.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 
   /** A snapshot of the byte and operation counters. */
   readonly stats: FlowStats;

@@ -1,5 +1,5 @@
 // The public face of @flow/core: re-exports only.
-export { EOF, isEOF } from './flow';
+export { DISPOSE_TIMEOUT_MS, EOF, isEOF } from './flow';
 export type {
   CloseOptions,
   Flow,
@@ -9,11 +9,15 @@ export type {
   ReadOptions,
   ReadResult,
   ReadState,
+  ShutdownOptions,
   WriteOptions,
   WriteResult,
   WriteState,
 } from './flow';
-export { ok, err, OK } from './result';
+export { ok, err, OK, unwrap } from './result';
+export { readAll, READ_ALL_DEFAULT_MAX_BYTES } from './read-all';
+export type { ReadAllOptions } from './read-all';
+export { writeString } from './write-string';
 export type { Ok, Err, Result } from './result';
 export {
   FlowError,

@@ -24,3 +24,12 @@ export function err<E>(error: E): Err<E> {
 
 /** The shared success value of operations that return nothing. */
 export const OK: Ok<void> = Object.freeze({ ok: true, value: undefined }) as Ok<void>;
+
+/**
+ * The value of an `ok` result; throws the error of an `err` one. For code that prefers
+ * exceptions: `const chunk = unwrap(await flow.read())`.
+ */
+export function unwrap<T, E>(result: Result<T, E>): T {
+  if (result.ok) return result.value;
+  throw result.error;
+}
