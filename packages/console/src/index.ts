@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The Node types are part of this package's API (Buffer, sockets, streams): consumers on TypeScript 6
+// and later, where `types` no longer defaults to every installed @types package, need them pulled in.
 // The public face of @flow/console: re-exports only.
 export type { Console, ConsoleBackend } from './console';
 export type { LineEnding } from './line-ending';

@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The Node types are part of this package's API (Buffer, sockets, streams): consumers on TypeScript 6
+// and later, where `types` no longer defaults to every installed @types package, need them pulled in.
 // The public face of @flow/xen-console: re-exports only. The xenstore client is also at
 // '@flow/xen-console/xenstore' and the simulator at '@flow/xen-console/sim'.
 export { connectConsole, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './backend/connect';

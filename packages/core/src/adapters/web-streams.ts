@@ -1,9 +1,6 @@
-import {
-  ReadableStream,
-  WritableStream,
-  type ReadableStreamDefaultReader,
-  type WritableStreamDefaultWriter,
-} from 'node:stream/web';
+// The global Web stream types on purpose, not those of 'node:stream/web': in a program that also
+// has the DOM lib (TypeScript's default) the globals are the DOM's, so a `TransformStream` or a
+// `fetch` body made there is accepted as it is.
 import { abortedError, FlowError, fromNodeError } from '../errors';
 import { createFlow, type FlowDriver, type InboundPort } from '../driver-flow';
 import { EOF, type Flow, type FlowCapabilities, type WriteResult } from '../flow';

@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The Node types are part of this package's API (Buffer, sockets, streams): consumers on TypeScript 6
+// and later, where `types` no longer defaults to every installed @types package, need them pulled in.
 // The Xen simulator (the '@flow/xen-console/sim' subpath): a hypervisor with grant tables and
 // event channels on shared memory, a xenstored, and guests in this thread or in workers.
 export { SimXen, attachSimPlatform, simPlatform } from './sim-xen';

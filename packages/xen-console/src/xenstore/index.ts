@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The Node types are part of this package's API (Buffer, sockets, streams): consumers on TypeScript 6
+// and later, where `types` no longer defaults to every installed @types package, need them pulled in.
 // @flow/xen-console/xenstore: the xenstore wire codec and client. Re-exports only.
 export type { TransactionOptions, WaitOptions, XsClient, XsOps, XsPerm, XsWatch } from './client-types';
 export { RETRY } from './retry';
