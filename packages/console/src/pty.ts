@@ -20,6 +20,7 @@ import type { Console } from './console';
 import { ConsoleFlow, type ConsoleParts } from './console-flow';
 import { checkLineEnding, type LineEnding } from './line-ending';
 import { loadPtyModule, type PtyModule, type PtyProcess } from './pty-module';
+import { holdTerminal, type TerminalHold } from './terminal-hold';
 
 export interface PtyOptions {
   /** Arguments of the program. */
@@ -170,6 +171,8 @@ export async function connectPty(command: string, options: PtyOptions = {}): Pro
   } catch (e) {
     return err(new FlowError('io', `spawning ${file.value} under a PTY failed: ${(e as Error).message}`, { cause: e }));
   }
+  // At once, before node-pty can read from the master: see terminal-hold.ts.
+  const hold = holdTerminal((proc as PtyProcess & { ptsName?: unknown }).ptsName, proc.pid);
 
   const capabilities: FlowCapabilities = {
     halfCloseWrite: eof === 'eof-char' ? 'emulated' : 'none',
@@ -186,7 +189,7 @@ export async function connectPty(command: string, options: PtyOptions = {}): Pro
   let driver: PtyDriver | undefined;
   const flow = createFlow(
     (port) => {
-      driver = new PtyDriver(proc, port, recorder, eof, options.killSignal ?? 'SIGHUP', killTimeoutMs);
+      driver = new PtyDriver(proc, hold, port, recorder, eof, options.killSignal ?? 'SIGHUP', killTimeoutMs);
       return driver;
     },
     {
@@ -219,6 +222,7 @@ class PtyDriver implements FlowDriver {
 
   constructor(
     readonly proc: PtyProcess,
+    private readonly hold: TerminalHold | undefined,
     private readonly port: InboundPort,
     private readonly recorder: StatsRecorder,
     private readonly eof: 'eof-char' | 'none',
@@ -238,7 +242,17 @@ class PtyDriver implements FlowDriver {
       // node-pty emits 'close' when it closed the master descriptor.
       on.call(proc, 'close', () => {
         this.fdDead = true;
+        this.hold?.release();
       });
+      // Told of the exit while the master is still open (as it always is while we hold the
+      // slave), node-pty waits for the master's 'close' before it reports the exit: adding that
+      // listener is our cue that the program is gone, and letting go of the slave brings the
+      // 'close'. Otherwise node-pty closes the master on its own after 200 ms.
+      if (hold) {
+        on.call(proc, 'newListener', (event: unknown) => {
+          if (event === 'close') hold.releaseIfExited();
+        });
+      }
     }
     this.subscriptions.push(
       proc.onData((data) => {
@@ -251,6 +265,7 @@ class PtyDriver implements FlowDriver {
 
   private onExit(e: { exitCode: number; signal?: number }): void {
     this.fdDead = true;
+    this.hold?.release();
     this.exit = { exitCode: e.exitCode, signal: e.signal ? e.signal : undefined };
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = undefined;

@@ -1,8 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EOF } from '@flow/core';
 import { connect, connectPty, type PtyConsole, type PtyOptions } from '../src';
 import { loadOptional } from '../src/optional-module';
 import { pattern, readAll, readUntil, sha256, writeAll } from './support/io';
-import { activeHandles, alive, fixtureArgs, openFds } from './support/processes';
+import { activeHandles, alive, fixtureArgs, openFds, terminalFds } from './support/processes';
 
 async function pty(command: string, options: PtyOptions = {}): Promise<PtyConsole> {
   const r = await connectPty(command, options);
@@ -69,6 +75,40 @@ describe('PTY console', () => {
     const w = await con.write(Buffer.from('late'));
     expect(w.ok ? 'ok' : w.error.kind).toBe('closed');
     await con.disconnect();
+  });
+
+  test('a program that closes the terminal before it exits is not hung up: its own status is reported', async () => {
+    // cat closes its descriptors before exiting; here the program holds that moment open. It
+    // reports through one FIFO that its terminal descriptors are closed, and exits only once
+    // a line comes through the other.
+    const dir = mkdtempSync(join(tmpdir(), 'flow-pty-'));
+    const closedFifo = join(dir, 'closed');
+    const goFifo = join(dir, 'go');
+    execFileSync('mkfifo', [closedFifo, goFifo]);
+    // Read end without a writer yet, so that the program's open does not wait for us; the go
+    // FIFO open for both reading and writing, so that neither side's open blocks.
+    const closed = new Socket({ fd: openSync(closedFifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    const go = openSync(goFifo, constants.O_RDWR);
+    const fds = terminalFds();
+    let sh: PtyConsole | undefined;
+    try {
+      const script = 'exec 0<&- 1>&- 2>&-; echo closed > "$1"; read x < "$2"; exit 7';
+      sh = await pty('/bin/sh', { args: ['-c', script, 'sh', closedFifo, goFifo] });
+      await once(closed, 'data');
+      // The master read EIO before the FIFO became readable, so both were reported by the same
+      // poll of the event loop (or the master earlier); after this turn node-pty has acted on it.
+      await new Promise((resolve) => setImmediate(resolve));
+      writeSync(go, 'go\n');
+      expect(await sh.exitStatus).toEqual({ exitCode: 7, signal: undefined });
+      expect((await readAll(sh)).length).toBe(0);
+      // Both sides of the terminal were given back with the exit.
+      expect(terminalFds()).toBe(fds);
+    } finally {
+      await sh?.disconnect();
+      closed.destroy();
+      closeSync(go);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a real /bin/sh runs commands typed into it; its exit status is available', async () => {

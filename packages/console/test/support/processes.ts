@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -57,6 +57,19 @@ export function alive(pid: number): boolean {
 /** The number of open file descriptors of this process. */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** The number of descriptors of this process open on a pseudo-terminal (either side). */
+export function terminalFds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/^\/dev\/(ptmx|pts\/)/.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
+    } catch {
+      // Closed meanwhile (the directory's own descriptor, for one).
+    }
+  }
+  return n;
 }
 
 /** The process's active handles other than timers and one-shot requests, by kind. */
