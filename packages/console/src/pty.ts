@@ -49,7 +49,7 @@ export interface PtyOptions {
   readonly killTimeoutMs?: number;
   /** Bytes buffered for readers before the PTY is paused. Default 256 KiB. */
   readonly highWaterMark?: number;
-  /** A loaded `node-pty` compatible module (e.g. `@lydell/node-pty`); default: load `node-pty`. */
+  /** A loaded `node-pty` compatible module; default: `@lydell/node-pty`, else `node-pty`. */
   readonly module?: PtyModule;
   readonly label?: string;
 }
@@ -125,7 +125,8 @@ class PtyConsoleFlow extends ConsoleFlow implements PtyConsole {
  * Runs `command` under a new pseudo-terminal and returns it as a console: what you write is
  * typed into the terminal, what the program prints is read back (with the terminal's echo and
  * `\r\n` unless the program turns them off). The program's exit is EOF; `exitStatus` has its
- * status. Needs the optional peer dependency `node-pty`, loaded on first use.
+ * status. Needs the optional peer dependency `@lydell/node-pty` (prebuilt) or `node-pty`, loaded
+ * on first use.
  */
 export async function connectPty(command: string, options: PtyOptions = {}): Promise<Result<PtyConsole, FlowError>> {
   if (typeof command !== 'string' || command === '') throw new TypeError('connectPty needs a command');
