@@ -60,6 +60,7 @@ async function main(): Promise<void> {
         slowSeconds: settings.number('slow-seconds', 3),
         verify: settings.flag('verify'),
         noSocat: settings.flag('no-socat'),
+        noHaproxy: settings.flag('no-haproxy'),
         profileDir: settings.text('profile-dir'),
       },
       log,

@@ -1,4 +1,7 @@
 import { Child } from './child';
+import { cpuSecondsOf } from './cpu';
+import { findHaproxy, startHaproxy } from './haproxy';
+import { startFlowProxy } from './hvsock-flow-cli';
 import { summarisePings } from './load-clients';
 import type { BulkReply, PingReply, SlowReply } from './protocol';
 import { PeakSampler, treeRss } from './rss';
@@ -21,12 +24,14 @@ export interface TcpBenchOptions {
   readonly verify?: boolean;
   /** Leave socat out even when it is installed. */
   readonly noSocat?: boolean;
+  /** Leave haproxy out even when it is installed. */
+  readonly noHaproxy?: boolean;
   readonly noWarmup?: boolean;
   /** Write a CPU profile of each Node proxy process into this directory (`node --cpu-prof`). */
   readonly profileDir?: string;
 }
 
-export type TcpPathName = 'direct loopback' | 'flow proxy' | 'naive node proxy' | 'socat';
+export type TcpPathName = 'direct loopback' | 'flow command' | 'flow proxy' | 'naive node proxy' | 'socat' | 'haproxy' | 'haproxy splice';
 
 export interface TcpRow {
   readonly name: TcpPathName;
@@ -36,6 +41,8 @@ export interface TcpRow {
   readonly gbps?: Spread;
   readonly bulk?: readonly BulkReply[];
   readonly ping?: PingReply;
+  /** CPU seconds (user + system) the proxy process spent per GiB of the measured bulk runs. */
+  readonly cpuPerGiB?: number;
   /** RSS of the proxy process (with its children for socat), in bytes. */
   readonly idleRss?: number;
   readonly bulkPeakRss?: number;
@@ -59,6 +66,7 @@ interface Path {
 }
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const WARMUP_BYTES = 256 * MIB;
 
 function gbps(r: BulkReply): number {
@@ -68,6 +76,17 @@ function gbps(r: BulkReply): number {
 /** Starts every proxy, adding each to `paths` as soon as it runs, so that a failure midway stops those already started. */
 async function startPaths(targetPort: number, options: TcpBenchOptions, paths: Path[], skipped: TcpRow[]): Promise<void> {
   paths.push({ name: 'direct loopback', note: 'client to sink, no proxy', port: targetPort, withChildren: false, stop: async () => undefined });
+  // What users run: the flow command with its defaults.
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=flow-command.cpuprofile'] : [];
+  const command = await startFlowProxy('tcp://127.0.0.1:0', `tcp://127.0.0.1:${targetPort}`, { nodeArgs: profile });
+  paths.push({
+    name: 'flow command',
+    note: `flow proxy tcp://127.0.0.1:0 tcp://127.0.0.1:${targetPort} (defaults)`,
+    port: command.port,
+    pid: command.process.pid,
+    withChildren: false,
+    stop: () => command.stop(),
+  });
   for (const [name, kind] of [
     ['flow proxy', 'flow'],
     ['naive node proxy', 'naive'],
@@ -98,6 +117,24 @@ async function startPaths(targetPort: number, options: TcpBenchOptions, paths: P
     const why = options.noSocat ? 'left out (noSocat)' : 'skipped: socat is not installed (apt-get install -y socat)';
     skipped.push({ name: 'socat', note: why, skipped: true });
   }
+  const haproxy = options.noHaproxy ? undefined : findHaproxy();
+  for (const splice of [false, true]) {
+    const name = splice ? 'haproxy splice' : 'haproxy';
+    if (!haproxy) {
+      const why = options.noHaproxy ? 'left out (noHaproxy)' : 'skipped: haproxy is not installed (apt-get install -y haproxy)';
+      skipped.push({ name, note: why, skipped: true });
+      continue;
+    }
+    const h = await startHaproxy(haproxy, targetPort, splice);
+    paths.push({
+      name,
+      note: `${haproxy} -db, mode tcp${splice ? ', option splice-auto' : ''}`,
+      port: h.port,
+      pid: h.process.pid,
+      withChildren: false,
+      stop: () => h.stop(),
+    });
+  }
 }
 
 export async function runTcpBench(options: TcpBenchOptions, log: (line: string) => void = () => undefined): Promise<TcpBenchResult> {
@@ -110,6 +147,7 @@ export async function runTcpBench(options: TcpBenchOptions, log: (line: string) 
     const idle = new Map(paths.map((p) => [p.name, rssOf(p)]));
     const bulkRuns = new Map<TcpPathName, BulkReply[]>(paths.map((p) => [p.name, []]));
     const bulkPeak = new Map<TcpPathName, number>();
+    const bulkCpu = new Map<TcpPathName, number>();
     const bulkTimeout = 130_000;
 
     if (!options.noWarmup) {
@@ -124,11 +162,14 @@ export async function runTcpBench(options: TcpBenchOptions, log: (line: string) 
     for (let round = 0; round < options.runs; round += 1) {
       for (const p of paths) {
         const sampler = new PeakSampler(() => rssOf(p));
+        const cpuBefore = p.pid === undefined ? undefined : cpuSecondsOf(p.pid);
         const r = await load.request<BulkReply>(
           { cmd: 'bulk', port: p.port, bytes: options.bytes, chunkSize: options.chunkSize, verify: options.verify ?? false },
           bulkTimeout,
         );
         bulkPeak.set(p.name, Math.max(bulkPeak.get(p.name) ?? 0, sampler.stop()));
+        const cpuAfter = p.pid === undefined ? undefined : cpuSecondsOf(p.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined) bulkCpu.set(p.name, (bulkCpu.get(p.name) ?? 0) + cpuAfter - cpuBefore);
         if (r.bytes !== options.bytes) throw new Error(`${p.name}: the sink got ${r.bytes} bytes of ${options.bytes}`);
         if (r.digestMatches === false) throw new Error(`${p.name}: the sink's SHA-256 differs from the sender's`);
         bulkRuns.get(p.name)?.push(r);
@@ -177,6 +218,7 @@ export async function runTcpBench(options: TcpBenchOptions, log: (line: string) 
         note: p.note,
         gbps: runs.length > 0 ? spread(runs.map(gbps)) : undefined,
         bulk: runs,
+        cpuPerGiB: bulkCpu.has(p.name) && runs.length > 0 ? (bulkCpu.get(p.name) ?? 0) / ((runs.length * options.bytes) / GIB) : undefined,
         ping: pings.get(p.name),
         idleRss: idle.get(p.name),
         bulkPeakRss: p.pid === undefined ? undefined : bulkPeak.get(p.name),
@@ -198,6 +240,11 @@ function mib(bytes: number | undefined): string {
 export function formatTcpBench(result: TcpBenchResult): string {
   const { bytes, chunkSize, runs, pings, slowSeconds, slowConnections } = result.options;
   const naive = result.rows.find((r) => r.name === 'naive node proxy');
+  // haproxy at its best (plain or splice): the proxy people pick when speed matters.
+  const haproxyRows = result.rows.filter((r) => !r.skipped && (r.name === 'haproxy' || r.name === 'haproxy splice'));
+  const haproxyBest = haproxyRows.reduce<TcpRow | undefined>((a, b) => ((a?.gbps?.best ?? 0) >= (b.gbps?.best ?? 0) ? a : b), undefined);
+  const haproxyCpu = haproxyRows.map((r) => r.cpuPerGiB).filter((c): c is number => c !== undefined);
+  const leastHaproxyCpu = haproxyCpu.length > 0 ? Math.min(...haproxyCpu) : undefined;
   const title =
     `tcp loopback: bulk ${bytes / MIB} MiB per run in ${chunkSize / 1024} KiB writes, best of ${runs}; ` +
     `${Math.ceil(pings / runs) * runs} 1-byte round trips in ${runs} rounds; slow receivers: ${slowConnections ?? 8} connections for ${slowSeconds} s`;
@@ -208,6 +255,9 @@ export function formatTcpBench(result: TcpBenchResult): string {
       'worst',
       'spread',
       'vs naive',
+      'vs haproxy',
+      'CPU s/GiB',
+      'CPU vs haproxy',
       'p50 µs',
       'p99 µs',
       'p50 vs naive',
@@ -218,13 +268,16 @@ export function formatTcpBench(result: TcpBenchResult): string {
     ],
     result.rows.map((r) =>
       r.skipped
-        ? [r.name, 'skipped', '', '', '', '', '', '', '', '', '', '']
+        ? [r.name, 'skipped', '', '', '', '', '', '', '', '', '', '', '', '', '']
         : [
             r.name,
             fixed(r.gbps?.best, 2),
             fixed(r.gbps?.worst, 2),
             r.gbps ? `${fixed(spreadPercent(r.gbps), 0)}%` : 'n/a',
             ratio(r.gbps?.best, naive?.gbps?.best),
+            ratio(r.gbps?.best, haproxyBest?.gbps?.best),
+            fixed(r.cpuPerGiB, 2),
+            ratio(r.cpuPerGiB, leastHaproxyCpu),
             fixed(r.ping?.p50us),
             fixed(r.ping?.p99us),
             ratio(r.ping?.p50us, naive?.ping?.p50us),

@@ -1,3 +1,4 @@
+import { findHaproxy } from '../src/haproxy';
 import { formatTcpBench, runTcpBench } from '../src/tcp-bench';
 
 const MIB = 1024 * 1024;
@@ -16,7 +17,8 @@ describe('tcp bench (smoke: correctness only, never speed)', () => {
       noWarmup: true,
     });
     const measured = result.rows.filter((r) => !r.skipped);
-    expect(measured.map((r) => r.name)).toEqual(expect.arrayContaining(['direct loopback', 'flow proxy', 'naive node proxy']));
+    const expected = ['direct loopback', 'flow command', 'flow proxy', 'naive node proxy', ...(findHaproxy() ? ['haproxy', 'haproxy splice'] : [])];
+    expect(measured.map((r) => r.name)).toEqual(expect.arrayContaining(expected));
     for (const row of measured) {
       expect(row.bulk).toHaveLength(1);
       expect(row.bulk?.[0].bytes).toBe(bytes);
@@ -24,7 +26,11 @@ describe('tcp bench (smoke: correctness only, never speed)', () => {
       expect(row.ping?.count).toBe(50);
       expect(row.slow?.sent).toBeGreaterThan(0);
     }
-    for (const row of measured.filter((r) => r.name !== 'direct loopback')) expect(row.idleRss).toBeGreaterThan(0);
+    for (const row of measured.filter((r) => r.name !== 'direct loopback')) {
+      expect(row.idleRss).toBeGreaterThan(0);
+      // CPU is counted for every proxy process (0 is possible for so small a transfer).
+      expect(row.cpuPerGiB).toBeGreaterThanOrEqual(0);
+    }
     expect(formatTcpBench(result)).toContain('| naive node proxy');
   }, 60_000);
 });
