@@ -981,19 +981,35 @@ class Session {
       return { ok: true, value: out };
     }
     const dotu = this.dialect === '9P2000.u';
+    const push = async (name: string, node: FsNode): Promise<void> => {
+      const a = await node.getattr();
+      if (!a.ok) return; // vanished since the listing
+      const stat = statOf(name, a.value, dotu, dotu ? await this.unixExtension(node, a.value) : '');
+      out.push(encodeStat(stat, dotu ? '9P2000.u' : '9P2000'));
+    };
+    if (dotu) {
+      // Linux's .u readdir shows only what the server lists (it adds no '.' and '..' of its
+      // own, unlike .L's) and QEMU lists the host directory's own, so a Unix client gets them
+      // here too. Plain 9P2000 keeps Plan 9's rule: a directory never lists itself.
+      await push('.', e.node);
+      await push('..', e.parents[e.parents.length - 1]?.node ?? e.node);
+    }
     for (const d of r.value) {
       const child = await e.node.walk(d.name);
-      if (!child.ok) continue; // vanished since the listing
-      const a = await child.value.getattr();
-      if (!a.ok) continue;
-      let ext = '';
-      if (dotu && (a.value.mode & S_IF.MT) === S_IF.LNK && child.value.readlink) {
-        const l = await child.value.readlink();
-        if (l.ok) ext = l.value;
-      }
-      out.push(encodeStat(statOf(d.name, a.value, dotu, ext), dotu ? '9P2000.u' : '9P2000'));
+      if (child.ok) await push(d.name, child.value);
     }
     return { ok: true, value: out };
+  }
+
+  /** The .u stat extension a file's type needs: a symlink's target, a device's numbers. */
+  private async unixExtension(node: FsNode, a: Attr): Promise<string> {
+    const t = a.mode & S_IF.MT;
+    if (t === S_IF.LNK && node.readlink) {
+      const l = await node.readlink();
+      return l.ok ? l.value : '';
+    }
+    if (t === S_IF.BLK || t === S_IF.CHR) return `${t === S_IF.BLK ? 'b' : 'c'} ${a.rdev >>> 8} ${a.rdev & 0xff}`;
+    return '';
   }
 
   private async readStatDir(t: number, e: FidEntry, open: { kind: 'dir'; listing: DirListing | undefined }, offset: number, count: number): Promise<Outcome> {
@@ -1014,7 +1030,9 @@ class Session {
       size += listing.entries[i]!.length;
       i++;
     }
-    if (parts.length === 0 && i < listing.entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
+    // A stat that does not fit ends the read short, even at no bytes, never with an error:
+    // Linux's p9_client_read asks again for whatever room its buffer has left until a read
+    // comes back empty, and fails the whole listing on an error (QEMU answers the same way).
     const next = { entries: listing.entries, nextOffset: offset + size, nextIndex: i };
     return {
       reply: { type: 'Rread', tag: t, data: Buffer.concat(parts) },
@@ -1100,16 +1118,7 @@ class Session {
     const a = await this.attrOf(e);
     if (!a.ok) return this.fail(m.tag, a.error);
     const dotu = this.dialect === '9P2000.u';
-    let ext = '';
-    if (dotu) {
-      const t = a.value.mode & S_IF.MT;
-      if (t === S_IF.LNK && e.node.readlink) {
-        const l = await e.node.readlink();
-        if (l.ok) ext = l.value;
-      } else if (t === S_IF.BLK || t === S_IF.CHR) {
-        ext = `${t === S_IF.BLK ? 'b' : 'c'} ${a.value.rdev >>> 8} ${a.value.rdev & 0xff}`;
-      }
-    }
+    const ext = dotu ? await this.unixExtension(e.node, a.value) : '';
     return { reply: { type: 'Rstat', tag: m.tag, stat: statOf(e.parents.length === 0 ? '/' : e.name, a.value, dotu, ext) } };
   }
 
