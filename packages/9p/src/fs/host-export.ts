@@ -181,9 +181,13 @@ class HostNode implements FsNode {
     return this.rel.length === 0;
   }
 
-  /** Runs `fn` on this node's own entry, as `/proc/self/fd/N/name` of its verified parent. */
+  /**
+   * Runs `fn` on this node's own entry, as `/proc/self/fd/N/name` of its verified parent. The
+   * root has no parent here: it is `/proc/self/fd/N/.`, since `/proc/self/fd/N` itself is a
+   * (magic) symlink that every O_NOFOLLOW open would refuse with ELOOP.
+   */
   private atSelf<T>(fn: (p: string) => Promise<T>): Promise<FsResult<T>> {
-    if (this.isRoot) return this.x.inDir([], fn);
+    if (this.isRoot) return this.x.inDir([], (d) => fn(`${d}/.`));
     return this.x.inDir(this.parentRel, (d) => fn(`${d}/${this.base}`));
   }
 
