@@ -683,6 +683,7 @@ class Session {
   }
 
   private async attach(m: Req<'Tattach'>): Promise<Outcome> {
+    if (m.fid === NOFID) return this.fail(m.tag, fsError('EBADF', 'NOFID cannot name a fid'));
     if (this.fids.has(m.fid)) return this.fail(m.tag, fsError('EBADF', `fid ${m.fid} in use`));
     if (this.fids.full()) return this.fail(m.tag, fsError('EMFILE', 'too many fids'));
     if (this.options.auth) {
@@ -711,6 +712,8 @@ class Session {
     const src = this.entry(m.fid);
     if (!src.ok) return this.fail(t, src.error);
     const e = src.value;
+    // NOFID means "no fid" wherever a message carries one (attach's afid): it is never bound.
+    if (m.newfid === NOFID) return this.fail(t, fsError('EBADF', 'NOFID cannot name a fid'));
     if (m.newfid !== m.fid) {
       if (this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
       if (this.fids.full()) return this.fail(t, fsError('EMFILE', 'too many fids'));
@@ -1201,6 +1204,7 @@ class Session {
     const e = r.value;
     // No extended attributes: the list is empty and every named one is absent.
     if (m.name !== '') return this.fail(t, fsError('ENODATA'));
+    if (m.newfid === NOFID) return this.fail(t, fsError('EBADF', 'NOFID cannot name a fid'));
     if (m.newfid !== m.fid && this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
     if (this.fids.full()) return this.fail(t, fsError('EMFILE'));
     return {
