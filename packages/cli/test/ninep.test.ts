@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect9p, type Client9p } from '@flow/9p';
@@ -199,10 +199,56 @@ test('flow 9p serve --read-only refuses a put with exit 1 and leaves the file al
   expect(readFileSync(path.join(dir, 'hello.txt'), 'utf8')).toBe('hello over 9p\n');
 });
 
-test('flow 9p serve of a directory that does not exist exits 2', async () => {
-  const r = await runFlow(['9p', 'serve', path.join(dir, 'missing'), '--listen', 'tcp://127.0.0.1:0']);
-  expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/is not a directory/);
+test('flow 9p serve of a directory that does not exist, or of a file, exits 2 saying which', async () => {
+  const missing = await runFlow(['9p', 'serve', path.join(dir, 'missing'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/'[^']*missing' does not exist/);
+  const file = await runFlow(['9p', 'serve', path.join(dir, 'hello.txt'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(file.code).toBe(2);
+  expect(file.stderr).toMatch(/hello\.txt' is not a directory/);
+  const under = await runFlow(['9p', 'serve', path.join(dir, 'hello.txt', 'x'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(under.code).toBe(2);
+  expect(under.stderr).toMatch(/is not a directory \(a component of the path is a file\)/);
+});
+
+/**
+ * Runs `flow` as a process without the right to bypass file permissions: as root, with
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped (setpriv, util-linux), so that mode bits
+ * bind it as they bind any user; otherwise as it is.
+ */
+function runFlowUnprivileged(args: readonly string[]): { status: number | null; stderr: string } {
+  const bin = path.resolve(__dirname, '..', 'bin', 'flow.js');
+  const caps = '-dac_override,-dac_read_search';
+  const [cmd, argv] =
+    process.getuid?.() === 0
+      ? ['setpriv', [`--inh-caps=${caps}`, `--bounding-set=${caps}`, '--', process.execPath, bin, ...args]]
+      : [process.execPath, [bin, ...args]];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  return { status: r.status, stderr: r.stderr };
+}
+
+test('flow 9p serve refuses at start a directory it cannot read or cannot reach, with the reason', () => {
+  const locked = path.join(work, 'locked');
+  mkdirSync(path.join(locked, 'inner'), { recursive: true });
+  chmodSync(locked, 0o000);
+  try {
+    // Unreadable: every attach would fail with EACCES.
+    const unreadable = runFlowUnprivileged(['9p', 'serve', locked, '--listen', 'tcp://127.0.0.1:0']);
+    expect(unreadable.status).toBe(2);
+    expect(unreadable.stderr).toMatch(/locked' is not accessible to this process: permission denied \(EACCES\)/);
+    // Cannot even be looked at (a directory above it is not searchable): not "not a directory".
+    const unreachable = runFlowUnprivileged(['9p', 'serve', path.join(locked, 'inner'), '--listen', 'tcp://127.0.0.1:0']);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(/inner' is not accessible to this process: permission denied \(EACCES\)/);
+    // Readable but not searchable.
+    chmodSync(locked, 0o444);
+    const unsearchable = runFlowUnprivileged(['9p', 'serve', locked, '--listen', 'tcp://127.0.0.1:0']);
+    expect(unsearchable.status).toBe(2);
+    expect(unsearchable.stderr).toMatch(/permission denied \(EACCES\)/);
+  } finally {
+    chmodSync(locked, 0o755);
+  }
 });
 
 test('on SIGTERM flow 9p serve lets a live session go on within the grace and exits 0', async () => {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
 import { exportDirectory, serve9p } from '@flow/9p';
@@ -48,6 +48,36 @@ function reachLines(uri: string, dir: string): string[] {
   return lines;
 }
 
+/** What stops this process from serving `dir`, in words, or undefined when it can. */
+function exportProblem(dir: string): string | undefined {
+  const reason = (e: unknown): string => {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'ENOENT') return 'does not exist';
+    if (code === 'EACCES' || code === 'EPERM') return `is not accessible to this process: permission denied (${code})`;
+    if (code === 'ENOTDIR') return 'is not a directory (a component of the path is a file)';
+    return `cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  };
+  try {
+    if (!statSync(dir).isDirectory()) return 'is not a directory';
+  } catch (e) {
+    return reason(e);
+  }
+  // Every attach would fail with EACCES if this process cannot list and search the directory:
+  // say so now rather than serve an export nobody can use.
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.X_OK);
+    const d = opendirSync(dir);
+    try {
+      d.readSync();
+    } finally {
+      d.closeSync();
+    }
+  } catch (e) {
+    return reason(e);
+  }
+  return undefined;
+}
+
 export const ninepServeCommand: Command = {
   name: '9p serve',
   summary: 'Export a directory over 9P (9P2000.L, .u and 9P2000), confined to it.',
@@ -64,8 +94,9 @@ Options:
   --msize N             largest message size offered (default 65536)
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
-Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory that does not exist,
-3 when the address cannot be bound.
+Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory this process cannot
+serve (missing, not a directory, or not readable and searchable by it), 3 when the address cannot
+be bound.
 
 Examples:
   flow 9p serve
@@ -76,13 +107,8 @@ Examples:
     const { values, positionals } = parseCommandLine(args, options, '9p serve', usage);
     expectPositionals(positionals, ['dir'], 1, '9p serve', usage);
     const dir = path.resolve(positionals[0] ?? process.cwd());
-    let isDir = false;
-    try {
-      isDir = statSync(dir).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' is not a directory`, 'flow 9p serve ./share', '9p serve');
+    const problem = exportProblem(dir);
+    if (problem !== undefined) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' ${problem}`, 'flow 9p serve ./share', '9p serve');
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', '9p serve', { min: 1, example: '16' }) ?? 64;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
