@@ -23,6 +23,8 @@ export type {
 } from './fs/filesystem';
 export { MIN_MSIZE, serve9p } from './server/serve9p';
 export type { AuthHook, Serve9pOptions, SessionSummary } from './server/serve9p';
+export { ConnectionPool } from './server/connection-pool';
+export type { ConnectionPoolOptions, PoolMember, PoolSlot } from './server/connection-pool';
 export type { AuthState } from './server/fid-table';
 export { exportDirectory } from './fs/host-export';
 export type { ExportOptions } from './fs/host-export';

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect9p, type Client9p } from '@flow/9p';
@@ -209,6 +210,42 @@ test('flow 9p serve of a directory that does not exist, or of a file, exits 2 sa
   const under = await runFlow(['9p', 'serve', path.join(dir, 'hello.txt', 'x'), '--listen', 'tcp://127.0.0.1:0']);
   expect(under.code).toBe(2);
   expect(under.stderr).toMatch(/is not a directory \(a component of the path is a file\)/);
+});
+
+test('flow 9p serve: connections that send nothing or a byte at a time do not lock clients out; --help says the limits', async () => {
+  const { uri, port, flow } = await serveExport('--max-connections', '4', '--handshake-timeout', '60000');
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = createConnection(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+  const loris: Socket[] = [];
+  for (let i = 0; i < 8; i++) {
+    const s = await open();
+    s.on('error', () => undefined);
+    loris.push(s);
+  }
+  // Half of them dribble a Tversion, one byte at a time, never finishing it.
+  const tversion = Buffer.from('1300000064ffff00200000060039503230303000', 'hex');
+  let k = 0;
+  const drip = setInterval(() => {
+    for (const s of loris.slice(4)) if (!s.destroyed) s.write(tversion.subarray(k % 12, (k % 12) + 1));
+    k++;
+  }, 25);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const ls = await runFlow(['9p', 'ls', uri, '/']);
+      expect(ls.stderr).toBe('');
+      expect(ls.stdout.toString()).toBe('hello.txt\nsub/\n');
+    }
+  } finally {
+    clearInterval(drip);
+    for (const s of loris) s.destroy();
+  }
+  expect(flow.stderr).toMatch(/to make room for a new one/);
+  const help = await runFlow(['9p', 'serve', '--help']);
+  expect(help.stdout.toString()).toMatch(/--handshake-timeout MS/);
+  expect(help.stdout.toString()).toMatch(/Limits: a client that connects must complete Tversion/);
 });
 
 /**

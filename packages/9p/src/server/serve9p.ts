@@ -24,6 +24,7 @@ import {
   S_IF,
 } from '../wire/constants';
 import { FrameReader } from '../wire/frame-reader';
+import type { ConnectionPool } from './connection-pool';
 import type { Message, MessageOf, Qid, Reply } from '../wire/types';
 import { type AuthState, type DirListing, type FidEntry, FidTable, type PathStep } from './fid-table';
 import {
@@ -55,6 +56,23 @@ export interface Serve9pOptions {
   readonly signal?: AbortSignal;
   /** Called with every request and reply, for a diod `-d 1`-style trace. */
   readonly trace?: (direction: 'in' | 'out', message: Message) => void;
+  /**
+   * A client must complete Tversion within this many milliseconds of connecting, or the
+   * connection is cut: a peer that sends nothing, or a byte at a time, cannot hold a slot.
+   * Default 5000; 0 turns it off.
+   */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * A connection that has had no request in flight and received no whole request for this many
+   * milliseconds is cut. Default 0 (off): a mounted filesystem may rightly sit idle for hours.
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * The server's connection pool, shared by every connection it serves: when full, a newcomer
+   * takes the slot of the longest-idle connection that holds no fid (see ConnectionPool), or is
+   * refused (the session ends at once with a `limit` error).
+   */
+  readonly pool?: ConnectionPool;
 }
 
 /** How one served connection went. */
@@ -144,6 +162,10 @@ export async function serve9p(flow: Flow, fs: Filesystem, options: Serve9pOption
   if (!Number.isInteger(maxMsize) || maxMsize < MIN_MSIZE || maxMsize > MAX_MSIZE) {
     throw new RangeError(`msize must be an integer in ${MIN_MSIZE}..${MAX_MSIZE}`);
   }
+  for (const k of ['handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
+    const v = options[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a number of milliseconds, 0 or more`);
+  }
   const session = new Session(flow, fs, options, maxMsize);
   return session.run();
 }
@@ -167,6 +189,11 @@ class Session {
   /** Free Rread buffers, each `poolSize` bytes (the negotiated msize). */
   private pool: Buffer[] = [];
   private poolSize = 0;
+  /** When the last whole request arrived (performance.now()). */
+  private lastActivity = performance.now();
+  /** Why this side cut the connection (a timeout, an eviction), to report instead of "aborted". */
+  private cutReason: FlowError | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly flow: Flow,
@@ -180,14 +207,56 @@ class Session {
     this.reader = new FrameReader(flow, maxMsize);
   }
 
+  /** Cuts the connection from this side for `reason` (reported as the session's error). */
+  private cut(reason: FlowError): void {
+    if (this.cutReason || this.ended) return;
+    this.cutReason = reason;
+    this.flow.abort(reason);
+  }
+
+  /** Arms the one timer that enforces the handshake deadline and the idle timeout. */
+  private armTimer(): void {
+    const handshake = this.options.handshakeTimeoutMs ?? 5000;
+    const idle = this.options.idleTimeoutMs ?? 0;
+    const started = performance.now();
+    const check = (): void => {
+      this.timer = undefined;
+      if (this.ended) return;
+      const now = performance.now();
+      let wait = Infinity;
+      if (this.dialect === undefined && handshake > 0) {
+        if (now - started >= handshake) return this.cut(new FlowError('timeout', `no Tversion within ${handshake} ms of connecting`));
+        wait = started + handshake - now;
+      }
+      if (idle > 0) {
+        if (this.outstanding > 0) wait = Math.min(wait, idle);
+        else if (now - this.lastActivity >= idle) return this.cut(new FlowError('timeout', `idle for ${idle} ms`));
+        else wait = Math.min(wait, this.lastActivity + idle - now);
+      }
+      if (wait !== Infinity) this.timer = setTimeout(check, Math.max(1, Math.ceil(wait))).unref();
+    };
+    check();
+  }
+
   async run(): Promise<SessionSummary> {
     const signal = this.options.signal;
     const onAbort = (): void => this.flow.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let outcome: SessionSummary['outcome'] = 'eof';
     let error: FlowError | undefined;
+    const slot = this.options.pool?.admit({
+      lastActivityMs: () => this.lastActivity,
+      inUse: () => this.fids.size > 0 || this.outstanding > 0,
+      evict: (reason) => this.cut(reason),
+    });
     try {
       if (signal?.aborted) throw new FlowError('aborted', 'aborted before serving');
+      if (slot && !slot.ok) {
+        outcome = 'error';
+        error = slot.error;
+        throw slot.error;
+      }
+      this.armTimer();
       for (;;) {
         while (this.outstanding >= this.maxInFlight) await new Promise<void>((r) => (this.slotWaiter = r));
         if (this.writeFailure) {
@@ -196,12 +265,18 @@ class Session {
           break;
         }
         const ev = await this.reader.next();
+        if (this.cutReason) {
+          outcome = 'error';
+          error = this.cutReason;
+          break;
+        }
         if (ev.kind === 'end') break;
         if (ev.kind === 'error') {
           outcome = ev.error.kind === 'aborted' || signal?.aborted ? 'aborted' : 'error';
           error = ev.error;
           break;
         }
+        this.lastActivity = performance.now();
         this.requests++;
         if (ev.kind === 'oversize') {
           this.bytesRead += ev.size;
@@ -212,10 +287,14 @@ class Session {
         this.dispatch(ev.frame);
       }
     } catch (e) {
-      outcome = 'aborted';
-      error = e instanceof FlowError ? e : new FlowError('aborted', String(e));
+      if (outcome !== 'error') {
+        outcome = 'aborted';
+        error = e instanceof FlowError ? e : new FlowError('aborted', String(e));
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (this.timer) clearTimeout(this.timer);
+      if (slot?.ok) slot.value.release();
     }
     this.ended = true;
     if (outcome === 'eof') {

@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
-import { exportDirectory, serve9p } from '@flow/9p';
+import { ConnectionPool, exportDirectory, serve9p } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
@@ -11,12 +11,15 @@ import { UsageError } from '../usage-error';
 
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
-const usage = 'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--msize N] [--grace MS]';
+const usage =
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--msize N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
   'read-only': { type: 'boolean' },
   'max-connections': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
   msize: { type: 'string' },
   grace: { type: 'string' },
 } as const;
@@ -90,9 +93,19 @@ links are not followed out of it.
 Options:
   --listen URI          where to listen (default ${DEFAULT_9P_URI}); also unix:///path
   --read-only           refuse every change (EROFS)
-  --max-connections N   at most N clients at once (default 64)
+  --max-connections N   at most N clients at once (default 64); see Limits
+  --handshake-timeout MS  cut a connection that has not completed Tversion MS milliseconds after
+                        connecting (default 5000; 0: never)
+  --idle-timeout MS     cut a connection with no request for MS milliseconds, even one holding
+                        fids (default 0: never; a mount may rightly sit idle for hours)
   --msize N             largest message size offered (default 65536)
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
+
+Limits: a client that connects must complete Tversion within the handshake timeout. When
+--max-connections clients are connected, a new one takes the place of the connection that has
+been idle longest among those holding no fid and no request in flight (one that never attached:
+a slowloris); connections holding fids, such as mounts, are never cut for it, and when every
+slot is held by one the newcomer is disconnected at once.
 
 Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory this process cannot
 serve (missing, not a directory, or not readable and searchable by it), 3 when the address cannot
@@ -110,6 +123,8 @@ Examples:
     const problem = exportProblem(dir);
     if (problem !== undefined) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' ${problem}`, 'flow 9p serve ./share', '9p serve');
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', '9p serve', { min: 1, example: '16' }) ?? 64;
+    const handshakeTimeoutMs = wholeNumber(values['handshake-timeout'], 'handshake-timeout', '9p serve', { min: 0, example: '5000' }) ?? 5000;
+    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', '9p serve', { min: 0, example: '600000' }) ?? 0;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const readOnly = values['read-only'] === true;
@@ -125,10 +140,11 @@ Examples:
     }
     const listener = bound.value;
     const fs = exportDirectory(dir, { readOnly });
+    const pool = new ConnectionPool({ maxConnections: concurrency });
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;
-      const summary = await serve9p(flow, fs, { signal: live, msize });
+      const summary = await serve9p(flow, fs, { signal: live, msize, pool, handshakeTimeoutMs, idleTimeoutMs });
       const how = summary.outcome === 'error' && summary.error ? `error: ${formatError(summary.error)}` : summary.outcome;
       process.stderr.write(
         `flow 9p serve: ${peer}: ${summary.dialect ?? 'no version'} session ended (${how}) after ${summary.requests} request(s)\n`,
@@ -137,7 +153,9 @@ Examples:
 
     await runGracefulServer(listener, handle, {
       name: 'flow 9p serve',
-      concurrency,
+      // The pool decides who is served; accepting a few beyond it lets a newcomer be seen, so
+      // that an idle connection can give way to it (or it is told no at once, not left queued).
+      concurrency: concurrency + 16,
       graceMs,
       onReady: () => {
         process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''}\n`);
