@@ -248,6 +248,24 @@ test('flow 9p serve: connections that send nothing or a byte at a time do not lo
   expect(help.stdout.toString()).toMatch(/Limits: a client that connects must complete Tversion/);
 });
 
+test('flow 9p serve --memory bounds what a client can make it hold: a listing past it fails with ENOMEM', async () => {
+  mkdirSync(path.join(dir, 'many'));
+  for (let i = 0; i < 4500; i++) writeFileSync(path.join(dir, 'many', `${String(i).padStart(5, '0')}${'m'.repeat(200)}`), '');
+  const { uri } = await serveExport('--memory', '1');
+  const flow = await connect(uri);
+  if (!flow.ok) throw new Error(flow.error.message);
+  const c = await connect9p(flow.value, { version: '9P2000.u' });
+  if (!c.ok) throw c.error;
+  clients.push(c.value);
+  const listed = await c.value.readdir('/many'); // a 9P2000.u snapshot of ~1.2 MB
+  expect(listed.ok).toBe(false);
+  expect(!listed.ok && listed.error.message).toMatch(/ENOMEM|memory budget/);
+  expect(await c.value.readdir('/sub')).toMatchObject({ ok: true }); // small ones still list
+  const bad = await runFlow(['9p', 'serve', dir, '--memory', '0']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--memory must be a whole number/);
+}, 60000);
+
 /**
  * Runs `flow` as a process without the right to bypass file permissions: as root, with
  * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped (setpriv, util-linux), so that mode bits

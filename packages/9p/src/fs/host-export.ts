@@ -244,6 +244,22 @@ class HostNode implements FsNode {
     });
   }
 
+  async readdirNames(): Promise<FsResult<readonly string[]>> {
+    return this.x.inDir(this.rel, (d) => fsp.readdir(d));
+  }
+
+  async lookupEntries(names: readonly string[]): Promise<FsResult<readonly DirEntry[]>> {
+    return this.x.inDir(this.rel, async (d) => {
+      const stats = await Promise.all(names.map((n) => (safeName(n) ? fsp.lstat(`${d}/${n}`, { bigint: true }).catch(() => undefined) : undefined)));
+      const out: DirEntry[] = [];
+      names.forEach((name, i) => {
+        const st = stats[i];
+        if (st) out.push({ name, qid: this.x.qidOf(st) });
+      });
+      return out;
+    });
+  }
+
   async readlink(): Promise<FsResult<string>> {
     return this.atSelf((p) => fsp.readlink(p));
   }

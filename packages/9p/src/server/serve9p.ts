@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Flow, FlowError } from '@flow/core';
 import {
   type AttachInfo,
@@ -25,6 +26,7 @@ import {
 } from '../wire/constants';
 import { FrameReader } from '../wire/frame-reader';
 import type { ConnectionPool } from './connection-pool';
+import { type MemoryAccount, MemoryBudget } from './memory-budget';
 import type { Message, MessageOf, Qid, Reply } from '../wire/types';
 import { type AuthState, type DirListing, type FidEntry, FidTable, type PathStep } from './fid-table';
 import {
@@ -73,6 +75,12 @@ export interface Serve9pOptions {
    * refused (the session ends at once with a `limit` error).
    */
   readonly pool?: ConnectionPool;
+  /**
+   * The server's memory budget, shared by every connection it serves (see MemoryBudget): what
+   * a client makes the server hold (9P2000/.u directory snapshots, fids, replies waiting to be
+   * written, frame buffers) is charged to it. Default: a budget of 64 MiB for this connection.
+   */
+  readonly memory?: MemoryBudget;
 }
 
 /** How one served connection went. */
@@ -92,6 +100,8 @@ export interface SessionSummary {
 /** The smallest msize a client may negotiate (room for a header, a qid and a stat). */
 export const MIN_MSIZE = 256;
 const MAX_MSIZE = 16 * 1024 * 1024;
+/** The memory budget of a connection served without a shared one. */
+const DEFAULT_SESSION_BUDGET = 64 * 1024 * 1024;
 const DEFAULT_STATFS: StatFs = {
   type: 0x01021997,
   bsize: 4096,
@@ -194,6 +204,7 @@ class Session {
   /** Why this side cut the connection (a timeout, an eviction), to report instead of "aborted". */
   private cutReason: FlowError | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly account: MemoryAccount;
 
   constructor(
     private readonly flow: Flow,
@@ -202,7 +213,9 @@ class Session {
     private readonly maxMsize: number,
   ) {
     this.msize = maxMsize;
-    this.fids = new FidTable(options.maxFids ?? 4096);
+    this.account = (options.memory ?? new MemoryBudget({ bytes: DEFAULT_SESSION_BUDGET })).open();
+    this.fids = new FidTable(options.maxFids ?? 4096, this.account);
+    this.account.charge(maxMsize); // the frame reader's buffer
     this.maxInFlight = options.maxInFlight ?? 256;
     this.reader = new FrameReader(flow, maxMsize);
   }
@@ -258,7 +271,11 @@ class Session {
       }
       this.armTimer();
       for (;;) {
-        while (this.outstanding >= this.maxInFlight) await new Promise<void>((r) => (this.slotWaiter = r));
+        // Backpressure: stop reading while the connection has too much in flight, or holds more
+        // than its share of the memory budget and has something outstanding that will free it.
+        while (this.outstanding >= this.maxInFlight || (this.outstanding > 0 && this.account.over)) {
+          await new Promise<void>((r) => (this.slotWaiter = r));
+        }
         if (this.writeFailure) {
           outcome = 'error';
           error = this.writeFailure;
@@ -313,6 +330,7 @@ class Session {
       this.flow.abort(error);
       await this.releaseAll();
     }
+    this.account.close();
     return {
       outcome,
       ...(error ? { error } : {}),
@@ -331,6 +349,7 @@ class Session {
   }
 
   private async releaseEntry(e: FidEntry, removeOnClunk: boolean): Promise<FsResult<void> | undefined> {
+    this.dropListing(e.open);
     try {
       if (e.open?.kind === 'file') await e.open.file.close();
       if (e.auth) await e.auth.file.close();
@@ -377,8 +396,12 @@ class Session {
       written = this.flow.write(buf);
     }
     this.outstanding++;
+    // A reply waiting to be written is held memory: charged until the flow has taken it.
+    const queued = reply.type === 'Rread' ? RREAD_HEADER + reply.data.length : 64;
+    this.account.charge(queued);
     void written.then((r) => {
       if (!r.ok && !this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
+      this.account.release(queued);
       this.outstanding--;
       const w = this.slotWaiter;
       this.slotWaiter = undefined;
@@ -414,7 +437,9 @@ class Session {
     b.writeUInt32LE(frame.length - RREAD_HEADER, 7);
     this.bytesWritten += frame.length;
     this.outstanding++;
+    this.account.charge(b.length);
     void this.flow.write(b.subarray(0, frame.length)).then((r) => {
+      this.account.release(b.length);
       if (r.ok) this.release(b);
       // After a failed write the flow may still hold the buffer: it is not reused.
       else if (!this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
@@ -1052,16 +1077,11 @@ class Session {
     return { reply: { type: 'Rread', tag: t, data } };
   }
 
-  private async listing(e: FidEntry, dotL: boolean): Promise<FsResult<Uint8Array[]>> {
+  /** The 9P2000/.u stats of a directory, in order (the snapshot its reads are cut from). */
+  private async statListing(e: FidEntry): Promise<FsResult<Uint8Array[]>> {
     const r = await e.node.readdir();
     if (!r.ok) return r;
     const out: Uint8Array[] = [];
-    if (dotL) {
-      const parent = e.parents[e.parents.length - 1]?.node ?? e.node;
-      const all = [{ name: '.', qid: e.qid }, { name: '..', qid: parent.qid }, ...r.value];
-      all.forEach((d, i) => out.push(encodeDirent({ qid: d.qid, offset: BigInt(i + 1), type: direntType(d.qid.type), name: d.name })));
-      return { ok: true, value: out };
-    }
     const dotu = this.dialect === '9P2000.u';
     const push = async (name: string, node: FsNode): Promise<void> => {
       const a = await node.getattr();
@@ -1094,37 +1114,85 @@ class Session {
     return '';
   }
 
+  /** Packs stats end to end and charges the snapshot to the connection's memory account. */
+  private snapshot(stats: readonly Uint8Array[]): FsResult<DirListing> {
+    let total = 0;
+    for (const st of stats) total += st.length;
+    const cost = total + 4 * stats.length + LISTING_OVERHEAD;
+    if (!this.account.reserve(cost)) {
+      return {
+        ok: false,
+        error: fsError(
+          'ENOMEM',
+          `a listing of ${stats.length} entries (${cost} bytes) does not fit in this connection's share of the server's memory budget ` +
+            `(${this.account.inUse} of ${this.account.budget.share} bytes in use); clunk directory fids you are done with`,
+        ),
+      };
+    }
+    const data = Buffer.allocUnsafe(total);
+    const ends = new Uint32Array(stats.length);
+    let at = 0;
+    stats.forEach((st, i) => {
+      data.set(st, at);
+      at += st.length;
+      ends[i] = at;
+    });
+    return { ok: true, value: { data, ends, cost, nextOffset: 0, nextIndex: 0 } };
+  }
+
+  private dropListing(open: FidEntry['open']): void {
+    if (open?.kind === 'dir' && open.listing) {
+      this.account.release(open.listing.cost);
+      open.listing = undefined;
+    }
+  }
+
   private async readStatDir(t: number, e: FidEntry, open: { kind: 'dir'; listing: DirListing | undefined }, offset: number, count: number): Promise<Outcome> {
     let listing = open.listing;
+    let fresh: DirListing | undefined;
     if (offset === 0 || !listing) {
       if (offset !== 0) return this.fail(t, fsError('EINVAL', 'directory reads must start at offset 0'));
-      const l = await this.listing(e, false);
+      const l = await this.statListing(e);
       if (!l.ok) return this.fail(t, l.error);
-      listing = { entries: l.value, nextOffset: 0, nextIndex: 0 };
+      const snap = this.snapshot(l.value);
+      if (!snap.ok) return this.fail(t, snap.error);
+      listing = fresh = snap.value;
     } else if (offset !== listing.nextOffset) {
       return this.fail(t, fsError('EINVAL', `directory offset ${offset} is not the next one (${listing.nextOffset})`));
     }
-    const parts: Uint8Array[] = [];
-    let size = 0;
+    const from = listing.nextIndex === 0 ? 0 : listing.ends[listing.nextIndex - 1]!;
     let i = listing.nextIndex;
-    while (i < listing.entries.length && size + listing.entries[i]!.length <= count) {
-      parts.push(listing.entries[i]!);
-      size += listing.entries[i]!.length;
-      i++;
-    }
     // A stat that does not fit ends the read short, even at no bytes, never with an error:
     // Linux's p9_client_read asks again for whatever room its buffer has left until a read
     // comes back empty, and fails the whole listing on an error (QEMU answers the same way).
-    const next = { entries: listing.entries, nextOffset: offset + size, nextIndex: i };
+    while (i < listing.ends.length && listing.ends[i]! - from <= count) i++;
+    const to = i === 0 ? 0 : listing.ends[i - 1]!;
+    const data = Buffer.from(listing.data.subarray(from, to));
+    const snap = listing;
     return {
-      reply: { type: 'Rread', tag: t, data: Buffer.concat(parts) },
+      reply: { type: 'Rread', tag: t, data },
       commit: () => {
-        open.listing = next;
+        if (fresh) {
+          if (open.listing !== fresh) this.dropListing(open);
+          open.listing = fresh;
+        }
+        snap.nextOffset = offset + data.length;
+        snap.nextIndex = i;
         return undefined;
+      },
+      rollback: () => {
+        if (fresh) this.account.release(fresh.cost);
       },
     };
   }
 
+  /**
+   * Treaddir without a snapshot: 9P2000.L's offset is a cookie the server chooses, so each
+   * entry's cookie is a hash of its name and entries go out in cookie order. A read resumes
+   * after the cookie it is given, from a fresh listing, so nothing is kept between reads, and
+   * entries removed in between (rm -r, find -delete) shift nothing. Cookies 1 and 2 are '.'
+   * and '..'.
+   */
   private async readdir(m: Req<'Treaddir'>): Promise<Outcome> {
     const t = m.tag;
     const r = this.entry(m.fid);
@@ -1133,31 +1201,65 @@ class Session {
     const open = e.open;
     if (open?.kind !== 'dir') return this.fail(t, fsError(open ? 'ENOTDIR' : 'EBADF'));
     if (m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(t, fsError('EINVAL', 'offset too large'));
-    const offset = Number(m.offset);
-    let entries = open.listing?.entries;
-    if (offset === 0 || !entries) {
-      const l = await this.listing(e, true);
-      if (!l.ok) return this.fail(t, l.error);
-      entries = l.value;
-    }
+    const cursor = Number(m.offset);
     const count = Math.min(m.count, this.msize - RREAD_HEADER);
     const parts: Uint8Array[] = [];
     let size = 0;
-    let i = offset;
-    while (i < entries.length && size + entries[i]!.length <= count) {
-      parts.push(entries[i]!);
-      size += entries[i]!.length;
-      i++;
-    }
-    if (parts.length === 0 && i < entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
-    const snapshot = entries;
-    return {
-      reply: { type: 'Rreaddir', tag: t, data: Buffer.concat(parts) },
-      commit: () => {
-        open.listing = { entries: snapshot, nextOffset: 0, nextIndex: i };
-        return undefined;
-      },
+    let more = false;
+    const put = (name: string, qid: Qid, cookie: number): boolean => {
+      const d = encodeDirent({ qid, offset: BigInt(cookie), type: direntType(qid.type), name });
+      if (size + d.length > count) return false;
+      parts.push(d);
+      size += d.length;
+      return true;
     };
+    const parent = e.parents[e.parents.length - 1]?.node ?? e.node;
+    if (cursor < 1 && !put('.', e.qid, 1)) more = true;
+    if (!more && cursor < 2 && !put('..', parent.qid, 2)) more = true;
+    if (!more) {
+      const listed = await cookieOrder(e.node);
+      if (!listed.ok) return this.fail(t, listed.error);
+      const list = listed.value;
+      // The first entry whose cookie is past the cursor (binary search: the list is sorted).
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.cookie <= cursor) lo = mid + 1;
+        else hi = mid;
+      }
+      // A dirent's size depends on its name only: pick the entries that fit first, then look
+      // up just those (the back end's lookupEntries does it in one go).
+      let end = lo;
+      let room = count - size;
+      while (end < list.length) {
+        const need = DIRENT_FIXED + Buffer.byteLength(list[end]!.name);
+        if (need > room) break;
+        room -= need;
+        end++;
+      }
+      more = end < list.length;
+      const page = list.slice(lo, end);
+      const qids = new Map<string, Qid>();
+      if (page.some((d) => !d.qid)) {
+        if (e.node.lookupEntries) {
+          const found = await e.node.lookupEntries(page.map((d) => d.name));
+          if (!found.ok) return this.fail(t, found.error);
+          for (const d of found.value) qids.set(d.name, d.qid);
+        } else {
+          for (const d of page) {
+            const child = await e.node.walk(d.name);
+            if (child.ok) qids.set(d.name, child.value.qid);
+          }
+        }
+      }
+      for (const d of page) {
+        const qid = d.qid ?? qids.get(d.name);
+        if (qid) put(d.name, qid, d.cookie); // else: vanished since the listing
+      }
+    }
+    if (parts.length === 0 && more) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
+    return { reply: { type: 'Rreaddir', tag: t, data: Buffer.concat(parts) } };
   }
 
   private async write(m: Req<'Twrite'>, signal: AbortSignal): Promise<Outcome> {
@@ -1313,3 +1415,36 @@ function authNode(qid: Qid): FsNode {
   return { qid, getattr: no, walk: no, open: no, readdir: no };
 }
 
+
+/** A 9P2000.L dirent without its name: qid 13, offset 8, type 1, name length 2. */
+const DIRENT_FIXED = 24;
+
+/** Fixed overhead the server reckons for one kept directory snapshot (objects, bookkeeping). */
+const LISTING_OVERHEAD = 256;
+
+/** A name's Treaddir cookie: 53 bits of its MD5 (native, fast), above '.' (1) and '..' (2). */
+export function direntCookie(name: string): number {
+  const h = createHash('md5').update(name).digest();
+  const cookie = h.readUInt32LE(0) * 0x200000 + (h.readUInt32LE(4) >>> 11);
+  return cookie < 3 ? cookie + 3 : cookie;
+}
+
+/**
+ * A directory's entries in cookie order, from a fresh listing: names only when the back end can
+ * give them (the qids of the few a reply holds are then looked up), else its whole readdir.
+ * Two names with the same cookie (a 2^-53 chance per pair) would make a resumed read skip one.
+ */
+async function cookieOrder(node: FsNode): Promise<FsResult<{ name: string; cookie: number; qid?: Qid }[]>> {
+  let list: { name: string; cookie: number; qid?: Qid }[];
+  if (node.readdirNames) {
+    const r = await node.readdirNames();
+    if (!r.ok) return r;
+    list = r.value.map((name) => ({ name, cookie: direntCookie(name) }));
+  } else {
+    const r = await node.readdir();
+    if (!r.ok) return r;
+    list = r.value.map((d) => ({ name: d.name, cookie: direntCookie(d.name), qid: d.qid }));
+  }
+  list.sort((x, y) => x.cookie - y.cookie || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return { ok: true, value: list };
+}

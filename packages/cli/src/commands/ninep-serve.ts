@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
-import { ConnectionPool, exportDirectory, serve9p } from '@flow/9p';
+import { ConnectionPool, exportDirectory, MemoryBudget, serve9p } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
@@ -12,7 +12,7 @@ import { UsageError } from '../usage-error';
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
 const usage =
-  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--msize N] [--grace MS]';
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--msize N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
@@ -20,6 +20,7 @@ const options = {
   'max-connections': { type: 'string' },
   'handshake-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  memory: { type: 'string' },
   msize: { type: 'string' },
   grace: { type: 'string' },
 } as const;
@@ -98,6 +99,8 @@ Options:
                         connecting (default 5000; 0: never)
   --idle-timeout MS     cut a connection with no request for MS milliseconds, even one holding
                         fids (default 0: never; a mount may rightly sit idle for hours)
+  --memory MIB          the server's memory budget, in MiB, for what clients make it hold
+                        (default 256); see Limits
   --msize N             largest message size offered (default 65536)
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
@@ -105,7 +108,11 @@ Limits: a client that connects must complete Tversion within the handshake timeo
 --max-connections clients are connected, a new one takes the place of the connection that has
 been idle longest among those holding no fid and no request in flight (one that never attached:
 a slowloris); connections holding fids, such as mounts, are never cut for it, and when every
-slot is held by one the newcomer is disconnected at once.
+slot is held by one the newcomer is disconnected at once. What clients make the server hold
+(directory snapshots of 9P2000/.u reads, fids, replies waiting to be written) comes out of one
+--memory budget shared equally by the connections: past a connection's share, a new listing
+fails with ENOMEM and a new fid with EMFILE, and its replies are written before it is read from
+again. 9P2000.L directory reads keep nothing between requests.
 
 Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory this process cannot
 serve (missing, not a directory, or not readable and searchable by it), 3 when the address cannot
@@ -125,6 +132,7 @@ Examples:
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', '9p serve', { min: 1, example: '16' }) ?? 64;
     const handshakeTimeoutMs = wholeNumber(values['handshake-timeout'], 'handshake-timeout', '9p serve', { min: 0, example: '5000' }) ?? 5000;
     const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', '9p serve', { min: 0, example: '600000' }) ?? 0;
+    const memoryMiB = wholeNumber(values.memory, 'memory', '9p serve', { min: 1, max: 1024 * 1024, example: '256' }) ?? 256;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const readOnly = values['read-only'] === true;
@@ -141,10 +149,11 @@ Examples:
     const listener = bound.value;
     const fs = exportDirectory(dir, { readOnly });
     const pool = new ConnectionPool({ maxConnections: concurrency });
+    const memory = new MemoryBudget({ bytes: memoryMiB * 1024 * 1024 });
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;
-      const summary = await serve9p(flow, fs, { signal: live, msize, pool, handshakeTimeoutMs, idleTimeoutMs });
+      const summary = await serve9p(flow, fs, { signal: live, msize, pool, memory, handshakeTimeoutMs, idleTimeoutMs });
       const how = summary.outcome === 'error' && summary.error ? `error: ${formatError(summary.error)}` : summary.outcome;
       process.stderr.write(
         `flow 9p serve: ${peer}: ${summary.dialect ?? 'no version'} session ended (${how}) after ${summary.requests} request(s)\n`,
