@@ -266,6 +266,36 @@ test('flow 9p serve --memory bounds what a client can make it hold: a listing pa
   expect(bad.stderr).toMatch(/--memory must be a whole number/);
 }, 60000);
 
+test('flow 9p serve --ids: no-root (the default as root) refuses setgid directories, squash gives new files away, passthrough does as asked', async () => {
+  const asRoot = process.getuid?.() === 0;
+  const mkdirWith = async (extra: string[], name: string): Promise<{ ok: boolean; error?: string; stderr: string }> => {
+    const { uri, flow } = await serveExport(...extra);
+    const c = await client9p(uri, '');
+    if (typeof c === 'string') throw new Error(c);
+    const r = await c.mkdir(`/${name}`, 0o2755);
+    return { ok: r.ok, ...(r.ok ? {} : { error: r.error.message }), stderr: flow.stderr };
+  };
+  const byDefault = await mkdirWith([], 'sgid-default');
+  expect(byDefault.stderr).toMatch(asRoot ? /\(ids: no-root\)/ : /\(ids: passthrough\)/);
+  expect(byDefault.ok).toBe(!asRoot);
+  if (asRoot) expect(byDefault.error).toMatch(/EPERM|setuid and setgid bits are refused/);
+  const noRoot = await mkdirWith(['--ids', 'no-root'], 'sgid-noroot');
+  expect(noRoot.ok).toBe(false);
+  expect(existsSync(path.join(dir, 'sgid-noroot'))).toBe(false);
+  const passthrough = await mkdirWith(['--ids', 'passthrough'], 'sgid-pass');
+  expect(passthrough.ok).toBe(true);
+  expect(statSync(path.join(dir, 'sgid-pass')).isDirectory()).toBe(true); // (mkdir(2) itself drops S_ISGID)
+  const to = asRoot ? 65534 : process.getuid!();
+  const { uri } = await serveExport('--ids', `squash:${to}:${asRoot ? 65534 : process.getgid!()}`);
+  const c = await client9p(uri, '');
+  if (typeof c === 'string') throw new Error(c);
+  expect((await c.mkdir('/squashed', 0o755)).ok).toBe(true);
+  expect(statSync(path.join(dir, 'squashed')).uid).toBe(to);
+  const bad = await runFlow(['9p', 'serve', dir, '--ids', 'everyone']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--ids must be passthrough, no-root or squash:UID:GID/);
+});
+
 /**
  * Runs `flow` as a process without the right to bypass file permissions: as root, with
  * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped (setpriv, util-linux), so that mode bits

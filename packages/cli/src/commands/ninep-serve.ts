@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
-import { ConnectionPool, exportDirectory, MemoryBudget, serve9p } from '@flow/9p';
+import { ConnectionPool, defaultIdPolicy, exportDirectory, type IdPolicy, MemoryBudget, serve9p } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
@@ -12,7 +12,7 @@ import { UsageError } from '../usage-error';
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
 const usage =
-  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--msize N] [--grace MS]';
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
@@ -21,6 +21,7 @@ const options = {
   'handshake-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   memory: { type: 'string' },
+  ids: { type: 'string' },
   msize: { type: 'string' },
   grace: { type: 'string' },
 } as const;
@@ -50,6 +51,19 @@ function reachLines(uri: string, dir: string): string[] {
   }
   lines.push(`  flow 9p ls ${quote(uri)} /`);
   return lines;
+}
+
+/** The --ids option: passthrough, no-root or squash:UID:GID. */
+function idPolicy(text: string | boolean | string[] | undefined): IdPolicy {
+  if (text === undefined) return defaultIdPolicy();
+  if (text === 'passthrough' || text === 'no-root') return text;
+  const m = typeof text === 'string' ? /^squash:(\d{1,10}):(\d{1,10})$/.exec(text) : null;
+  const uid = Number(m?.[1]);
+  const gid = Number(m?.[2]);
+  if (!m || uid >= 0xffffffff || gid >= 0xffffffff) {
+    throw new UsageError(`flow 9p serve: --ids must be passthrough, no-root or squash:UID:GID, got '${String(text)}'`, '--ids squash:65534:65534', '9p serve');
+  }
+  return { squash: { uid, gid } };
 }
 
 /** What stops this process from serving `dir`, in words, or undefined when it can. */
@@ -101,6 +115,12 @@ Options:
                         fids (default 0: never; a mount may rightly sit idle for hours)
   --memory MIB          the server's memory budget, in MiB, for what clients make it hold
                         (default 256); see Limits
+  --ids POLICY          what clients may do with owners and setuid/setgid bits (the server acts
+                        with its own credentials): passthrough (as asked, within what this
+                        process may do), no-root (refuse setuid/setgid bits and chown/chgrp to
+                        root), or squash:UID:GID (every file clients make belongs to UID:GID;
+                        chown, chgrp and setuid/setgid bits are refused). Default: no-root when
+                        run as root, passthrough otherwise
   --msize N             largest message size offered (default 65536)
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
@@ -136,6 +156,7 @@ Examples:
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const readOnly = values['read-only'] === true;
+    const ids = idPolicy(values.ids);
     const endpoint = parseEndpoint(typeof values.listen === 'string' ? values.listen : DEFAULT_9P_URI, 'listen', '--listen', '9p serve');
     if (endpoint.scheme === 'stdio') {
       throw new UsageError('flow 9p serve: --listen stdio: is not supported; listen on a socket', `--listen ${DEFAULT_9P_URI}`, '9p serve');
@@ -147,7 +168,7 @@ Examples:
       return ExitCode.unavailable;
     }
     const listener = bound.value;
-    const fs = exportDirectory(dir, { readOnly });
+    const fs = exportDirectory(dir, { readOnly, ids });
     const pool = new ConnectionPool({ maxConnections: concurrency });
     const memory = new MemoryBudget({ bytes: memoryMiB * 1024 * 1024 });
 
@@ -167,7 +188,8 @@ Examples:
       concurrency: concurrency + 16,
       graceMs,
       onReady: () => {
-        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''}\n`);
+        const idText = typeof ids === 'object' ? `squash:${ids.squash.uid}:${ids.squash.gid}` : ids;
+        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})\n`);
         process.stdout.write(`Serving ${dir} over 9P on ${listener.uri}. Reach it with:\n${reachLines(listener.uri, dir).join('\n')}\n`);
       },
     });
