@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pair } from '@flow/core';
-import { decodeDirents, decodeStats, type Dialect, ERRNO, exportDirectory, MemoryBudget, type Message, OMODE, serve9p } from '../src';
+import { decodeDirents, decodeStats, type Dialect, ERRNO, exportDirectory, MemoryBudget, type Message, OMODE, Published, readOnlyFile, serve9p, staticDir, streamFile, Vfs } from '../src';
 import { prng } from './support/prng';
 import { errnoOf, RawConn } from './support/raw';
 import { tempDir } from './support/tmp';
@@ -119,6 +119,40 @@ describe('9P2000.u directory snapshots', () => {
     expect(memory.inUse).toBeLessThanOrEqual(memory.bytes);
     await end();
   });
+});
+
+test('a connection over its share (others joined) still has its Tflush read, to end a blocked stream read', async () => {
+  const entries: Record<string, ReturnType<typeof readOnlyFile>> = {};
+  for (let i = 0; i < 2000; i++) entries[`${String(i).padStart(5, '0')}${'z'.repeat(100)}`] = readOnlyFile('');
+  const events = new Published('first');
+  const vfs = new Vfs(staticDir({ many: staticDir(entries), events: streamFile(events) }));
+  const memory = new MemoryBudget({ bytes: 3 * 1024 * 1024 });
+  const [a, b] = pair();
+  const served = serve9p(b, vfs, { memory });
+  const conn = new RawConn(a, '9P2000.u');
+  await conn.rpc({ type: 'Tversion', tag: 0xffff, msize: 65536, version: '9P2000.u' });
+  await conn.rpc({ type: 'Tattach', tag: 1, fid: 0, afid: 0xffffffff, uname: 'u', aname: '', nUname: 0 });
+  await conn.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid: 100, wnames: ['events'] });
+  await conn.rpc({ type: 'Topen', tag: 2, fid: 100, mode: OMODE.READ });
+  let held = 0;
+  for (let fid = 1; fid < 40; fid++) {
+    if ((await startListing(conn, fid, '9P2000.u', 'many')).type !== 'Rread') break;
+    held++;
+  }
+  expect(held).toBeGreaterThan(2);
+  // Two more connections: this one's share is now a third, far below what it holds.
+  const others = [pair(), pair()].map(([x, y]) => ({ x, served: serve9p(y, vfs, { memory }) }));
+  expect(memory.share).toBeLessThan(memory.inUse);
+  expect(await conn.rpc({ type: 'Tread', tag: 2, fid: 100, offset: 0n, count: 100 })).toMatchObject({ data: Buffer.from('first\n') });
+  await conn.send({ type: 'Tread', tag: 3, fid: 100, offset: 6n, count: 100 });
+  expect(await conn.rpc({ type: 'Tflush', tag: 4, oldtag: 3 })).toEqual({ type: 'Rflush', tag: 4 });
+  await a.shutdownWrite();
+  await served;
+  for (const o of others) {
+    await o.x.shutdownWrite();
+    await o.served;
+  }
+  expect(memory.inUse).toBe(0);
 });
 
 describe('9P2000.L directory reads', () => {

@@ -205,6 +205,8 @@ class Session {
   private cutReason: FlowError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly account: MemoryAccount;
+  /** Bytes of replies handed to the flow and not yet written. */
+  private queuedBytes = 0;
 
   constructor(
     private readonly flow: Flow,
@@ -272,8 +274,10 @@ class Session {
       this.armTimer();
       for (;;) {
         // Backpressure: stop reading while the connection has too much in flight, or holds more
-        // than its share of the memory budget and has something outstanding that will free it.
-        while (this.outstanding >= this.maxInFlight || (this.outstanding > 0 && this.account.over)) {
+        // than its share of the memory budget and has replies waiting that will free some.
+        // Only replies being written count here: they drain by themselves, while waiting on a
+        // request (a blocked stream read) could keep out the Tflush that would end it.
+        while (this.outstanding >= this.maxInFlight || (this.queuedBytes > 0 && this.account.over)) {
           await new Promise<void>((r) => (this.slotWaiter = r));
         }
         if (this.writeFailure) {
@@ -399,9 +403,11 @@ class Session {
     // A reply waiting to be written is held memory: charged until the flow has taken it.
     const queued = reply.type === 'Rread' ? RREAD_HEADER + reply.data.length : 64;
     this.account.charge(queued);
+    this.queuedBytes += queued;
     void written.then((r) => {
       if (!r.ok && !this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
       this.account.release(queued);
+      this.queuedBytes -= queued;
       this.outstanding--;
       const w = this.slotWaiter;
       this.slotWaiter = undefined;
@@ -438,8 +444,10 @@ class Session {
     this.bytesWritten += frame.length;
     this.outstanding++;
     this.account.charge(b.length);
+    this.queuedBytes += b.length;
     void this.flow.write(b.subarray(0, frame.length)).then((r) => {
       this.account.release(b.length);
+      this.queuedBytes -= b.length;
       if (r.ok) this.release(b);
       // After a failed write the flow may still hold the buffer: it is not reused.
       else if (!this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
