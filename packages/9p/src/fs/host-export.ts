@@ -308,12 +308,16 @@ class HostNode implements FsNode {
 
   async lookupEntries(names: readonly string[]): Promise<FsResult<readonly DirEntry[]>> {
     return this.x.inDir(this.rel, async (d) => {
-      const stats = await Promise.all(names.map((n) => (safeName(n) ? fsp.lstat(`${d}/${n}`, { bigint: true }).catch(() => undefined) : undefined)));
       const out: DirEntry[] = [];
-      names.forEach((name, i) => {
-        const st = stats[i];
-        if (st) out.push({ name, qid: this.x.qidOf(st) });
-      });
+      // In batches, as readdir does: a reply of short names may hold a couple of thousand.
+      for (let i = 0; i < names.length; i += 64) {
+        const batch = names.slice(i, i + 64);
+        const stats = await Promise.all(batch.map((n) => (safeName(n) ? fsp.lstat(`${d}/${n}`, { bigint: true }).catch(() => undefined) : undefined)));
+        batch.forEach((name, j) => {
+          const st = stats[j];
+          if (st) out.push({ name, qid: this.x.qidOf(st) });
+        });
+      }
       return out;
     });
   }
