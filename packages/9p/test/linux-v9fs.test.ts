@@ -11,7 +11,7 @@ import { startOurServer, type OurServer } from './support/diod';
 import { tempDir } from './support/tmp';
 import { bootUml, bridgeLine, guestLines, type Uml, UML_FIXTURES, umlMissing } from './support/uml';
 
-const BOOT_TIMEOUT_MS = 120_000;
+const BOOT_TIMEOUT_MS = 240_000; // three mounts and their checks, on a loaded 2-CPU CI machine
 const BIG = 1500;
 const DIALECTS = [
   { tag: 'L', version: '9P2000.L' },
