@@ -26,9 +26,12 @@ export type {
 } from './fs/filesystem';
 export { MIN_MSIZE, serve9p } from './server/serve9p';
 export type { AuthHook, Serve9pOptions, SessionSummary } from './server/serve9p';
+export { ConnectionPool } from './server/connection-pool';
+export type { ConnectionPoolOptions, PoolMember, PoolSlot } from './server/connection-pool';
+export { MemoryAccount, MemoryBudget } from './server/memory-budget';
 export type { AuthState } from './server/fid-table';
-export { exportDirectory } from './fs/host-export';
-export type { ExportOptions } from './fs/host-export';
+export { defaultIdPolicy, exportDirectory } from './fs/host-export';
+export type { ExportOptions, IdPolicy } from './fs/host-export';
 export { Client9p, connect9p } from './client/client';
 export type { Connect9pOptions, DirectoryEntry, FileStat, StreamStep, UntaggedRequest } from './client/client';
 export { remoteError } from './client/errors';

@@ -55,6 +55,19 @@ describe('host export: what a 9P2000.L mount does', () => {
     expect(g).toMatchObject({ type: 'Rgetattr', mode: S_IF.REG | 0o600, size: 2n, mtimeSec: 2000n });
   });
 
+  test('chmod and utimes of the export root itself (chmod/touch of the mount point)', async () => {
+    const set = await rpc({
+      type: 'Tsetattr', fid: 0, valid: SETATTR.MODE | SETATTR.MTIME | SETATTR.MTIME_SET,
+      mode: 0o750, uid: 0, gid: 0, size: 0n, atimeSec: 0n, atimeNsec: 0n, mtimeSec: 3000n, mtimeNsec: 0n,
+    });
+    expect(set.type).toBe('Rsetattr');
+    const st = fs.statSync(tmp.dir);
+    expect(st.mode & 0o777).toBe(0o750);
+    expect(Math.round(st.mtimeMs / 1000)).toBe(3000);
+    // The root is still the root: its size cannot be set, and a symlink check still holds.
+    expect(errnoOf(await rpc({ type: 'Tsetattr', fid: 0, valid: SETATTR.SIZE, mode: 0, uid: 0, gid: 0, size: 0n, atimeSec: 0n, atimeNsec: 0n, mtimeSec: 0n, mtimeNsec: 0n }))).toBe(ERRNO.EISDIR);
+  });
+
   test('mkdir, rename, renameat, hard link, symlink, readlink, unlink, rmdir', async () => {
     expect((await rpc({ type: 'Tmkdir', dfid: 1, name: 'd', mode: 0o755, gid: 0 })).type).toBe('Rmkdir');
     await rpc({ type: 'Twalk', fid: 0, newfid: 2, wnames: ['d'] });
@@ -129,6 +142,10 @@ describe('host export: what a 9P2000.u mount does', () => {
     expect(st).toMatchObject({ type: 'Rstat', stat: { name: 'f', length: 3n, mode: 0o600 } });
     expect((await rpc({ type: 'Twstat', fid: 3, stat: { ...keep, mode: 0xffffffff, length: 0xffffffffffffffffn, name: 'g' } })).type).toBe('Rwstat');
     expect(fs.readdirSync(tmp.dir).sort()).toEqual(['g', 'hard', 'sym']);
+    // Twstat of the export root (chmod and touch of the mount point).
+    expect((await rpc({ type: 'Twstat', fid: 0, stat: { ...keep, mode: (DM.DIR | 0o710) >>> 0, length: 0xffffffffffffffffn, mtime: 4000 } })).type).toBe('Rwstat');
+    expect(fs.statSync(tmp.dir).mode & 0o777).toBe(0o710);
+    expect(Math.round(fs.statSync(tmp.dir).mtimeMs / 1000)).toBe(4000);
     await s.end();
     tmp.cleanup();
   });

@@ -10,6 +10,7 @@ import {
   type FsResult,
   LFLAGS,
   memoryDir,
+  type Message,
   Published,
   serve9p,
   staticDir,
@@ -138,6 +139,24 @@ describe('Twalk', () => {
     expect(await s.conn.rpc({ type: 'Tread', tag: 2, fid: 1, offset: 0n, count: 100 })).toMatchObject({ type: 'Rread', data: Buffer.from('content') });
     // A walk to a newfid already in use is refused.
     expect(errnoOf(await s.conn.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid: 1, wnames: [] }))).toBe(ERRNO.EBADF);
+    await s.end();
+  });
+
+  test.each(['9P2000', '9P2000.u', '9P2000.L'] as const)('NOFID is never bound as a fid (%s)', async (dialect) => {
+    const s = await rawSession(exportDirectory(tmp.dir), dialect, { attach: false });
+    const NOFID = 0xffffffff;
+    const refused = async (m: Message): Promise<void> => {
+      const r = await s.conn.rpc(m);
+      expect([r.type, errnoOf(r) === undefined ? undefined : 'error']).toEqual([dialect === '9P2000.L' ? 'Rlerror' : 'Rerror', 'error']);
+      if (dialect !== '9P2000') expect(errnoOf(r)).toBe(ERRNO.EBADF);
+    };
+    await refused({ type: 'Tattach', tag: 1, fid: NOFID, afid: NOFID, uname: 'u', aname: '', nUname: 0 });
+    expect((await s.conn.rpc({ type: 'Tattach', tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 })).type).toBe('Rattach');
+    await refused({ type: 'Twalk', tag: 2, fid: 0, newfid: NOFID, wnames: [] });
+    await refused({ type: 'Twalk', tag: 2, fid: 0, newfid: NOFID, wnames: ['sub'] });
+    // Nothing was bound under NOFID.
+    expect(errnoOf(await s.conn.rpc({ type: 'Tclunk', tag: 3, fid: NOFID }))).toBeDefined();
+    if (dialect === '9P2000.L') await refused({ type: 'Txattrwalk', tag: 2, fid: 0, newfid: NOFID, name: '' });
     await s.end();
   });
 

@@ -3,6 +3,7 @@ import { formatCoreBench, runCoreBench } from './core-bench';
 import { formatHybridBench, runHybridBench } from './hvsock-hybrid-bench';
 import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
+import { formatNinepCampaign, runNinepCampaign } from './ninep-campaign';
 import { chosenSections, parseSizeList, Settings, USAGE, wantsHelp } from './options';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
 import { formatXenBench, runXenBench } from './xen-bench';
@@ -13,7 +14,8 @@ const GIB = 1024 * MIB;
 
 /**
  * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [xen] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
- * default) and prints one table each. Settings: see the README.
+ * default) and prints one table each; `9p-campaign` (the long 9P fuzz campaign) only when named.
+ * Settings: see the README.
  */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -112,6 +114,21 @@ async function main(): Promise<void> {
       log,
     );
     console.log(`\n${formatNinepBench(result)}`);
+  }
+  // The long 9P campaign runs only when asked for by name: ten million frames take minutes.
+  if (chosen.includes('9p-campaign')) {
+    const result = await runNinepCampaign(
+      {
+        frames: settings.count('campaign-frames', 10_000_000),
+        connections: settings.count('campaign-connections', 8),
+        framesPerConnection: settings.count('campaign-frames-per-connection', 50_000),
+        window: settings.count('campaign-window', 32),
+        budgetBytes: settings.size('campaign-budget', 64 * MIB),
+        seed: settings.count('campaign-seed', 1),
+      },
+      (line) => console.error(line),
+    );
+    console.log(`\n${formatNinepCampaign(result)}`);
   }
   if (all || chosen.includes('xen')) {
     const result = await runXenBench(

@@ -23,11 +23,12 @@ describe('settings', () => {
 describe('choosing sections', () => {
   test('known sections pass, in any case', () => {
     expect(chosenSections(['TCP', '9p', '--runs=1'])).toEqual(['tcp', '9p']);
+    expect(chosenSections(['9p-campaign'])).toEqual(['9p-campaign']);
     expect(chosenSections([])).toEqual([]);
   });
 
   test('an unknown section is refused with the list of known ones', () => {
-    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen\)/);
+    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen, 9p-campaign\)/);
   });
 
   test('--help, -h and help ask for the usage', () => {

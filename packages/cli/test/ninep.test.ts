@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect9p, type Client9p } from '@flow/9p';
@@ -199,10 +200,140 @@ test('flow 9p serve --read-only refuses a put with exit 1 and leaves the file al
   expect(readFileSync(path.join(dir, 'hello.txt'), 'utf8')).toBe('hello over 9p\n');
 });
 
-test('flow 9p serve of a directory that does not exist exits 2', async () => {
-  const r = await runFlow(['9p', 'serve', path.join(dir, 'missing'), '--listen', 'tcp://127.0.0.1:0']);
-  expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/is not a directory/);
+test('flow 9p serve of a directory that does not exist, or of a file, exits 2 saying which', async () => {
+  const missing = await runFlow(['9p', 'serve', path.join(dir, 'missing'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/'[^']*missing' does not exist/);
+  const file = await runFlow(['9p', 'serve', path.join(dir, 'hello.txt'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(file.code).toBe(2);
+  expect(file.stderr).toMatch(/hello\.txt' is not a directory/);
+  const under = await runFlow(['9p', 'serve', path.join(dir, 'hello.txt', 'x'), '--listen', 'tcp://127.0.0.1:0']);
+  expect(under.code).toBe(2);
+  expect(under.stderr).toMatch(/is not a directory \(a component of the path is a file\)/);
+});
+
+test('flow 9p serve: connections that send nothing or a byte at a time do not lock clients out; --help says the limits', async () => {
+  const { uri, port, flow } = await serveExport('--max-connections', '4', '--handshake-timeout', '60000');
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = createConnection(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+  const loris: Socket[] = [];
+  for (let i = 0; i < 8; i++) {
+    const s = await open();
+    s.on('error', () => undefined);
+    loris.push(s);
+  }
+  // Half of them dribble a Tversion, one byte at a time, never finishing it.
+  const tversion = Buffer.from('1300000064ffff00200000060039503230303000', 'hex');
+  let k = 0;
+  const drip = setInterval(() => {
+    for (const s of loris.slice(4)) if (!s.destroyed) s.write(tversion.subarray(k % 12, (k % 12) + 1));
+    k++;
+  }, 25);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const ls = await runFlow(['9p', 'ls', uri, '/']);
+      expect(ls.stderr).toBe('');
+      expect(ls.stdout.toString()).toBe('hello.txt\nsub/\n');
+    }
+  } finally {
+    clearInterval(drip);
+    for (const s of loris) s.destroy();
+  }
+  expect(flow.stderr).toMatch(/to make room for a new one/);
+  const help = await runFlow(['9p', 'serve', '--help']);
+  expect(help.stdout.toString()).toMatch(/--handshake-timeout MS/);
+  expect(help.stdout.toString()).toMatch(/Limits: a client that connects must complete Tversion/);
+});
+
+test('flow 9p serve --memory bounds what a client can make it hold: a listing past it fails with ENOMEM', async () => {
+  mkdirSync(path.join(dir, 'many'));
+  for (let i = 0; i < 4500; i++) writeFileSync(path.join(dir, 'many', `${String(i).padStart(5, '0')}${'m'.repeat(200)}`), '');
+  const { uri } = await serveExport('--memory', '1');
+  const flow = await connect(uri);
+  if (!flow.ok) throw new Error(flow.error.message);
+  const c = await connect9p(flow.value, { version: '9P2000.u' });
+  if (!c.ok) throw c.error;
+  clients.push(c.value);
+  const listed = await c.value.readdir('/many'); // a 9P2000.u snapshot of ~1.2 MB
+  expect(listed.ok).toBe(false);
+  expect(!listed.ok && listed.error.message).toMatch(/ENOMEM|memory budget/);
+  expect(await c.value.readdir('/sub')).toMatchObject({ ok: true }); // small ones still list
+  const bad = await runFlow(['9p', 'serve', dir, '--memory', '0']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--memory must be a whole number/);
+}, 60000);
+
+test('flow 9p serve --ids: no-root (the default as root) refuses setgid directories, squash gives new files away, passthrough does as asked', async () => {
+  const asRoot = process.getuid?.() === 0;
+  const mkdirWith = async (extra: string[], name: string): Promise<{ ok: boolean; error?: string; stderr: string }> => {
+    const { uri, flow } = await serveExport(...extra);
+    const c = await client9p(uri, '');
+    if (typeof c === 'string') throw new Error(c);
+    const r = await c.mkdir(`/${name}`, 0o2755);
+    return { ok: r.ok, ...(r.ok ? {} : { error: r.error.message }), stderr: flow.stderr };
+  };
+  const byDefault = await mkdirWith([], 'sgid-default');
+  expect(byDefault.stderr).toMatch(asRoot ? /\(ids: no-root\)/ : /\(ids: passthrough\)/);
+  expect(byDefault.ok).toBe(!asRoot);
+  if (asRoot) expect(byDefault.error).toMatch(/EPERM|setuid and setgid bits are refused/);
+  const noRoot = await mkdirWith(['--ids', 'no-root'], 'sgid-noroot');
+  expect(noRoot.ok).toBe(false);
+  expect(existsSync(path.join(dir, 'sgid-noroot'))).toBe(false);
+  const passthrough = await mkdirWith(['--ids', 'passthrough'], 'sgid-pass');
+  expect(passthrough.ok).toBe(true);
+  expect(statSync(path.join(dir, 'sgid-pass')).isDirectory()).toBe(true); // (mkdir(2) itself drops S_ISGID)
+  const to = asRoot ? 65534 : process.getuid!();
+  const { uri } = await serveExport('--ids', `squash:${to}:${asRoot ? 65534 : process.getgid!()}`);
+  const c = await client9p(uri, '');
+  if (typeof c === 'string') throw new Error(c);
+  expect((await c.mkdir('/squashed', 0o755)).ok).toBe(true);
+  expect(statSync(path.join(dir, 'squashed')).uid).toBe(to);
+  const bad = await runFlow(['9p', 'serve', dir, '--ids', 'everyone']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--ids must be passthrough, no-root or squash:UID:GID/);
+});
+
+/**
+ * Runs `flow` as a process without the right to bypass file permissions: as root, with
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped (setpriv, util-linux), so that mode bits
+ * bind it as they bind any user; otherwise as it is.
+ */
+function runFlowUnprivileged(args: readonly string[]): { status: number | null; stderr: string } {
+  const bin = path.resolve(__dirname, '..', 'bin', 'flow.js');
+  const caps = '-dac_override,-dac_read_search';
+  const [cmd, argv] =
+    process.getuid?.() === 0
+      ? ['setpriv', [`--inh-caps=${caps}`, `--bounding-set=${caps}`, '--', process.execPath, bin, ...args]]
+      : [process.execPath, [bin, ...args]];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  return { status: r.status, stderr: r.stderr };
+}
+
+test('flow 9p serve refuses at start a directory it cannot read or cannot reach, with the reason', () => {
+  const locked = path.join(work, 'locked');
+  mkdirSync(path.join(locked, 'inner'), { recursive: true });
+  chmodSync(locked, 0o000);
+  try {
+    // Unreadable: every attach would fail with EACCES.
+    const unreadable = runFlowUnprivileged(['9p', 'serve', locked, '--listen', 'tcp://127.0.0.1:0']);
+    expect(unreadable.status).toBe(2);
+    expect(unreadable.stderr).toMatch(/locked' is not accessible to this process: permission denied \(EACCES\)/);
+    // Cannot even be looked at (a directory above it is not searchable): not "not a directory".
+    const unreachable = runFlowUnprivileged(['9p', 'serve', path.join(locked, 'inner'), '--listen', 'tcp://127.0.0.1:0']);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(/inner' is not accessible to this process: permission denied \(EACCES\)/);
+    // Readable but not searchable.
+    chmodSync(locked, 0o444);
+    const unsearchable = runFlowUnprivileged(['9p', 'serve', locked, '--listen', 'tcp://127.0.0.1:0']);
+    expect(unsearchable.status).toBe(2);
+    expect(unsearchable.stderr).toMatch(/permission denied \(EACCES\)/);
+  } finally {
+    chmodSync(locked, 0o755);
+  }
 });
 
 test('on SIGTERM flow 9p serve lets a live session go on within the grace and exits 0', async () => {

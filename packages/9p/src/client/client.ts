@@ -481,6 +481,8 @@ export class Client9p {
           const d = decodeStats(r.value.data, this.dialectValue === '9P2000.u' ? '9P2000.u' : '9P2000');
           if (!d.ok) return d;
           for (const s of d.value) {
+            // .u servers (QEMU's, ours) list a Unix directory's '.' and '..'; .L's are skipped too.
+            if (s.name === '.' || s.name === '..') continue;
             const type: FileStat['type'] = s.mode & DM.DIR ? 'directory' : s.mode & DM.SYMLINK ? 'symlink' : 'file';
             out.push({ name: s.name, type, qid: s.qid });
           }

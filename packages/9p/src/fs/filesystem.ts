@@ -158,6 +158,14 @@ export interface FsNode {
   open(intent: OpenIntent): Promise<FsResult<OpenFile>>;
   /** Every entry of this directory, in a stable order. */
   readdir(): Promise<FsResult<readonly DirEntry[]>>;
+  /**
+   * Optional: the names of this directory's entries, without their qids. When present, a
+   * 9P2000.L Treaddir lists names only and looks up just the entries its reply holds, instead of
+   * every entry of the directory (see `readdir`).
+   */
+  readdirNames?(): Promise<FsResult<readonly string[]>>;
+  /** Optional, with `readdirNames`: the entries of these names (those that still exist), in one go. */
+  lookupEntries?(names: readonly string[]): Promise<FsResult<readonly DirEntry[]>>;
   setattr?(changes: SetAttr): Promise<FsResult<void>>;
   readlink?(): Promise<FsResult<string>>;
   /** Creates a regular file in this directory and opens it. */

@@ -33,7 +33,28 @@ export interface ExportOptions {
    * pool. Data is never cached or read ahead by the server either way.
    */
   readonly syncReadMax?: number;
+  /**
+   * What clients may do with owners and privilege bits (the server acts with its own
+   * credentials, so as root a client could otherwise make setuid-root programs or give files to
+   * root):
+   * - `'passthrough'`: as asked, within what the process may do;
+   * - `'no-root'`: refuse (EPERM) setuid and setgid bits, in creates and in chmod, and any
+   *   chown or chgrp to root (uid 0, gid 0);
+   * - `{ squash: { uid, gid } }`: every file a client creates is given to uid:gid, and clients may
+   *   neither chown/chgrp nor set setuid/setgid bits (the process must be allowed to chown).
+   * Default: `'no-root'` when the server runs as root, `'passthrough'` otherwise.
+   */
+  readonly ids?: IdPolicy;
 }
+
+export type IdPolicy = 'passthrough' | 'no-root' | { readonly squash: { readonly uid: number; readonly gid: number } };
+
+/** The id policy that is the default for a process running as `uid`. */
+export function defaultIdPolicy(uid: number | undefined = process.getuid?.()): IdPolicy {
+  return uid === 0 ? 'no-root' : 'passthrough';
+}
+
+const PRIVILEGE_BITS = 0o6000;
 
 const ok = <T>(value: T): FsResult<T> => ({ ok: true, value });
 const fail = (error: FsError): FsResult<never> => ({ ok: false, error });
@@ -62,7 +83,18 @@ export function exportDirectory(root: string, options: ExportOptions = {}): File
   if (typeof root !== 'string' || root === '') throw new TypeError('root must be a non-empty path');
   const syncReadMax = options.syncReadMax ?? 0;
   if (typeof syncReadMax !== 'number' || !(syncReadMax >= 0)) throw new RangeError('syncReadMax must be a number of bytes, 0 or more');
-  return new HostExport(path.resolve(root), options.readOnly ?? false, syncReadMax);
+  const ids = options.ids ?? defaultIdPolicy();
+  if (typeof ids === 'object') {
+    const { uid, gid } = ids.squash ?? {};
+    if (!isId(uid) || !isId(gid)) throw new RangeError('ids.squash needs uid and gid, whole numbers below 2^32 - 1');
+  } else if (ids !== 'passthrough' && ids !== 'no-root') {
+    throw new RangeError(`unknown id policy ${JSON.stringify(ids)}`);
+  }
+  return new HostExport(path.resolve(root), options.readOnly ?? false, syncReadMax, ids);
+}
+
+function isId(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 0xffffffff;
 }
 
 class HostExport implements Filesystem {
@@ -76,7 +108,33 @@ class HostExport implements Filesystem {
     readonly given: string,
     readonly readOnly: boolean,
     readonly syncReadMax: number,
+    readonly ids: IdPolicy,
   ) {}
+
+  /** Refuses, under the id policy, permission bits a client asks for; undefined when allowed. */
+  refusedMode(mode: number | undefined): FsResult<never> | undefined {
+    if (mode === undefined || this.ids === 'passthrough' || (mode & PRIVILEGE_BITS) === 0) return undefined;
+    return fail(fsError('EPERM', `setuid and setgid bits are refused by this export's id policy (${this.policyName})`));
+  }
+
+  /** Refuses, under the id policy, an owner change a client asks for; undefined when allowed. */
+  refusedOwner(uid: number | undefined, gid: number | undefined): FsResult<never> | undefined {
+    if (this.ids === 'passthrough' || (uid === undefined && gid === undefined)) return undefined;
+    if (this.ids === 'no-root') {
+      if (uid === 0 || gid === 0) return fail(fsError('EPERM', "chown or chgrp to root is refused by this export's id policy (no-root)"));
+      return undefined;
+    }
+    return fail(fsError('EPERM', "owners are fixed by this export's id policy (squash): chown and chgrp are refused"));
+  }
+
+  /** Under squash, gives a file just created to the squash ids (lchown: never follows). */
+  async squashNew(p: string): Promise<void> {
+    if (typeof this.ids === 'object') await fsp.lchown(p, this.ids.squash.uid, this.ids.squash.gid);
+  }
+
+  private get policyName(): string {
+    return typeof this.ids === 'object' ? 'squash' : this.ids;
+  }
 
   async attach(info: { aname: string }): Promise<FsResult<FsNode>> {
     if (this.real === undefined) {
@@ -181,9 +239,13 @@ class HostNode implements FsNode {
     return this.rel.length === 0;
   }
 
-  /** Runs `fn` on this node's own entry, as `/proc/self/fd/N/name` of its verified parent. */
+  /**
+   * Runs `fn` on this node's own entry, as `/proc/self/fd/N/name` of its verified parent. The
+   * root has no parent here: it is `/proc/self/fd/N/.`, since `/proc/self/fd/N` itself is a
+   * (magic) symlink that every O_NOFOLLOW open would refuse with ELOOP.
+   */
   private atSelf<T>(fn: (p: string) => Promise<T>): Promise<FsResult<T>> {
-    if (this.isRoot) return this.x.inDir([], fn);
+    if (this.isRoot) return this.x.inDir([], (d) => fn(`${d}/.`));
     return this.x.inDir(this.parentRel, (d) => fn(`${d}/${this.base}`));
   }
 
@@ -240,6 +302,26 @@ class HostNode implements FsNode {
     });
   }
 
+  async readdirNames(): Promise<FsResult<readonly string[]>> {
+    return this.x.inDir(this.rel, (d) => fsp.readdir(d));
+  }
+
+  async lookupEntries(names: readonly string[]): Promise<FsResult<readonly DirEntry[]>> {
+    return this.x.inDir(this.rel, async (d) => {
+      const out: DirEntry[] = [];
+      // In batches, as readdir does: a reply of short names may hold a couple of thousand.
+      for (let i = 0; i < names.length; i += 64) {
+        const batch = names.slice(i, i + 64);
+        const stats = await Promise.all(batch.map((n) => (safeName(n) ? fsp.lstat(`${d}/${n}`, { bigint: true }).catch(() => undefined) : undefined)));
+        batch.forEach((name, j) => {
+          const st = stats[j];
+          if (st) out.push({ name, qid: this.x.qidOf(st) });
+        });
+      }
+      return out;
+    });
+  }
+
   async readlink(): Promise<FsResult<string>> {
     return this.atSelf((p) => fsp.readlink(p));
   }
@@ -253,6 +335,8 @@ class HostNode implements FsNode {
       return fail(fsError('EOPNOTSUPP', 'cannot chmod or truncate a symlink'));
     }
     if (dir && changes.size !== undefined) return fail(fsError('EISDIR'));
+    const refused = this.x.refusedMode(changes.mode) ?? this.x.refusedOwner(changes.uid, changes.gid);
+    if (refused) return refused;
     const r = await this.atSelf(async (p) => {
       if (symlink) {
         if (changes.uid !== undefined || changes.gid !== undefined) {
@@ -289,29 +373,48 @@ class HostNode implements FsNode {
     const ro = this.roCheck();
     if (ro) return ro;
     if (!safeName(name)) return fail(fsError('EINVAL'));
+    const refused = this.x.refusedMode(mode);
+    if (refused) return refused;
     const flags = openFlags(intent) | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
     const r = await this.x.inDir(this.rel, async (d) => {
       const fh = await fsp.open(`${d}/${name}`, flags, mode & 0o7777);
+      try {
+        if (typeof this.x.ids === 'object') await fh.chown(this.x.ids.squash.uid, this.x.ids.squash.gid);
+      } catch (e) {
+        await fh.close();
+        await fsp.unlink(`${d}/${name}`).catch(() => undefined);
+        throw e;
+      }
       return { fh, st: await fh.stat({ bigint: true }) };
     });
     if (!r.ok) return r;
     return ok({ node: this.x.node([...this.rel, name], r.value.st), file: new HostFile(r.value.fh, this.x.syncReadMax) });
   }
 
-  private async made(name: string, op: (p: string) => Promise<unknown>): Promise<FsResult<FsNode>> {
+  private async made(name: string, op: (p: string) => Promise<unknown>, mode?: number): Promise<FsResult<FsNode>> {
     const ro = this.roCheck();
     if (ro) return ro;
     if (!safeName(name)) return fail(fsError('EINVAL'));
+    const refused = this.x.refusedMode(mode);
+    if (refused) return refused;
     const r = await this.x.inDir(this.rel, async (d) => {
-      await op(`${d}/${name}`);
-      return fsp.lstat(`${d}/${name}`, { bigint: true });
+      const p = `${d}/${name}`;
+      await op(p);
+      try {
+        await this.x.squashNew(p);
+      } catch (e) {
+        // Not left behind owned by the server when it could not be given away.
+        await fsp.rm(p, { recursive: false, force: true }).catch(() => fsp.rmdir(p).catch(() => undefined));
+        throw e;
+      }
+      return fsp.lstat(p, { bigint: true });
     });
     if (!r.ok) return r;
     return ok(this.x.node([...this.rel, name], r.value));
   }
 
   mkdir(name: string, mode: number): Promise<FsResult<FsNode>> {
-    return this.made(name, (p) => fsp.mkdir(p, { mode: mode & 0o7777 }));
+    return this.made(name, (p) => fsp.mkdir(p, { mode: mode & 0o7777 }), mode);
   }
 
   /** The target is stored as given: the server never follows it, clients resolve it themselves. */

@@ -68,7 +68,12 @@ export function permBitsOfDm(dm: number): number {
 
 const NS = 1_000_000_000n;
 
-/** Builds the 9P2000 / .u stat of a file. */
+/**
+ * Builds the 9P2000 / .u stat of a file. In .u, `extension` is what the type needs (a
+ * symlink's target, a device's "b|c major minor"); regular files and directories carry
+ * "HARDLINKCOUNT <n>" there instead, since the .u stat has no link-count field: Linux's
+ * v9fs reads st_nlink from it (v9fs_stat2inode), as QEMU's server writes it.
+ */
 export function statOf(name: string, attr: Attr, dotu: boolean, extension: string): Stat {
   const isDir = (attr.mode & S_IF.MT) === S_IF.DIR;
   const base: Stat = {
@@ -85,7 +90,9 @@ export function statOf(name: string, attr: Attr, dotu: boolean, extension: strin
     muid: '',
   };
   if (!dotu) return base;
-  return { ...base, extension, nUid: attr.uid, nGid: attr.gid, nMuid: NONUNAME };
+  const t = attr.mode & S_IF.MT;
+  const ext = extension === '' && (t === S_IF.REG || t === S_IF.DIR) ? `HARDLINKCOUNT ${attr.nlink}` : extension;
+  return { ...base, extension: ext, nUid: attr.uid, nGid: attr.gid, nMuid: NONUNAME };
 }
 
 const U32_ALL = 0xffffffff;

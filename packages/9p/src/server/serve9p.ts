@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Flow, FlowError } from '@flow/core';
 import {
   type AttachInfo,
@@ -24,6 +25,8 @@ import {
   S_IF,
 } from '../wire/constants';
 import { FrameReader } from '../wire/frame-reader';
+import type { ConnectionPool } from './connection-pool';
+import { type MemoryAccount, MemoryBudget } from './memory-budget';
 import type { Message, MessageOf, Qid, Reply } from '../wire/types';
 import { type AuthState, type DirListing, type FidEntry, FidTable, type PathStep } from './fid-table';
 import {
@@ -55,6 +58,29 @@ export interface Serve9pOptions {
   readonly signal?: AbortSignal;
   /** Called with every request and reply, for a diod `-d 1`-style trace. */
   readonly trace?: (direction: 'in' | 'out', message: Message) => void;
+  /**
+   * A client must complete Tversion within this many milliseconds of connecting, or the
+   * connection is cut: a peer that sends nothing, or a byte at a time, cannot hold a slot.
+   * Default 5000; 0 turns it off.
+   */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * A connection that has had no request in flight and received no whole request for this many
+   * milliseconds is cut. Default 0 (off): a mounted filesystem may rightly sit idle for hours.
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * The server's connection pool, shared by every connection it serves: when full, a newcomer
+   * takes the slot of the longest-idle connection that holds no fid (see ConnectionPool), or is
+   * refused (the session ends at once with a `limit` error).
+   */
+  readonly pool?: ConnectionPool;
+  /**
+   * The server's memory budget, shared by every connection it serves (see MemoryBudget): what
+   * a client makes the server hold (9P2000/.u directory snapshots, fids, replies waiting to be
+   * written, frame buffers) is charged to it. Default: a budget of 64 MiB for this connection.
+   */
+  readonly memory?: MemoryBudget;
 }
 
 /** How one served connection went. */
@@ -74,6 +100,8 @@ export interface SessionSummary {
 /** The smallest msize a client may negotiate (room for a header, a qid and a stat). */
 export const MIN_MSIZE = 256;
 const MAX_MSIZE = 16 * 1024 * 1024;
+/** The memory budget of a connection served without a shared one. */
+const DEFAULT_SESSION_BUDGET = 64 * 1024 * 1024;
 const DEFAULT_STATFS: StatFs = {
   type: 0x01021997,
   bsize: 4096,
@@ -144,6 +172,10 @@ export async function serve9p(flow: Flow, fs: Filesystem, options: Serve9pOption
   if (!Number.isInteger(maxMsize) || maxMsize < MIN_MSIZE || maxMsize > MAX_MSIZE) {
     throw new RangeError(`msize must be an integer in ${MIN_MSIZE}..${MAX_MSIZE}`);
   }
+  for (const k of ['handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
+    const v = options[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a number of milliseconds, 0 or more`);
+  }
   const session = new Session(flow, fs, options, maxMsize);
   return session.run();
 }
@@ -167,6 +199,14 @@ class Session {
   /** Free Rread buffers, each `poolSize` bytes (the negotiated msize). */
   private pool: Buffer[] = [];
   private poolSize = 0;
+  /** When the last whole request arrived (performance.now()). */
+  private lastActivity = performance.now();
+  /** Why this side cut the connection (a timeout, an eviction), to report instead of "aborted". */
+  private cutReason: FlowError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly account: MemoryAccount;
+  /** Bytes of replies handed to the flow and not yet written. */
+  private queuedBytes = 0;
 
   constructor(
     private readonly flow: Flow,
@@ -175,9 +215,42 @@ class Session {
     private readonly maxMsize: number,
   ) {
     this.msize = maxMsize;
-    this.fids = new FidTable(options.maxFids ?? 4096);
+    this.account = (options.memory ?? new MemoryBudget({ bytes: DEFAULT_SESSION_BUDGET })).open();
+    this.fids = new FidTable(options.maxFids ?? 4096, this.account);
+    this.account.charge(maxMsize); // the frame reader's buffer
     this.maxInFlight = options.maxInFlight ?? 256;
     this.reader = new FrameReader(flow, maxMsize);
+  }
+
+  /** Cuts the connection from this side for `reason` (reported as the session's error). */
+  private cut(reason: FlowError): void {
+    if (this.cutReason || this.ended) return;
+    this.cutReason = reason;
+    this.flow.abort(reason);
+  }
+
+  /** Arms the one timer that enforces the handshake deadline and the idle timeout. */
+  private armTimer(): void {
+    const handshake = this.options.handshakeTimeoutMs ?? 5000;
+    const idle = this.options.idleTimeoutMs ?? 0;
+    const started = performance.now();
+    const check = (): void => {
+      this.timer = undefined;
+      if (this.ended) return;
+      const now = performance.now();
+      let wait = Infinity;
+      if (this.dialect === undefined && handshake > 0) {
+        if (now - started >= handshake) return this.cut(new FlowError('timeout', `no Tversion within ${handshake} ms of connecting`));
+        wait = started + handshake - now;
+      }
+      if (idle > 0) {
+        if (this.outstanding > 0) wait = Math.min(wait, idle);
+        else if (now - this.lastActivity >= idle) return this.cut(new FlowError('timeout', `idle for ${idle} ms`));
+        else wait = Math.min(wait, this.lastActivity + idle - now);
+      }
+      if (wait !== Infinity) this.timer = setTimeout(check, Math.max(1, Math.ceil(wait))).unref();
+    };
+    check();
   }
 
   async run(): Promise<SessionSummary> {
@@ -186,22 +259,45 @@ class Session {
     signal?.addEventListener('abort', onAbort, { once: true });
     let outcome: SessionSummary['outcome'] = 'eof';
     let error: FlowError | undefined;
+    const slot = this.options.pool?.admit({
+      lastActivityMs: () => this.lastActivity,
+      inUse: () => this.fids.size > 0 || this.outstanding > 0,
+      evict: (reason) => this.cut(reason),
+    });
     try {
       if (signal?.aborted) throw new FlowError('aborted', 'aborted before serving');
+      if (slot && !slot.ok) {
+        outcome = 'error';
+        error = slot.error;
+        throw slot.error;
+      }
+      this.armTimer();
       for (;;) {
-        while (this.outstanding >= this.maxInFlight) await new Promise<void>((r) => (this.slotWaiter = r));
+        // Backpressure: stop reading while the connection has too much in flight, or holds more
+        // than its share of the memory budget and has replies waiting that will free some.
+        // Only replies being written count here: they drain by themselves, while waiting on a
+        // request (a blocked stream read) could keep out the Tflush that would end it.
+        while (this.outstanding >= this.maxInFlight || (this.queuedBytes > 0 && this.account.over)) {
+          await new Promise<void>((r) => (this.slotWaiter = r));
+        }
         if (this.writeFailure) {
           outcome = 'error';
           error = this.writeFailure;
           break;
         }
         const ev = await this.reader.next();
+        if (this.cutReason) {
+          outcome = 'error';
+          error = this.cutReason;
+          break;
+        }
         if (ev.kind === 'end') break;
         if (ev.kind === 'error') {
           outcome = ev.error.kind === 'aborted' || signal?.aborted ? 'aborted' : 'error';
           error = ev.error;
           break;
         }
+        this.lastActivity = performance.now();
         this.requests++;
         if (ev.kind === 'oversize') {
           this.bytesRead += ev.size;
@@ -212,10 +308,14 @@ class Session {
         this.dispatch(ev.frame);
       }
     } catch (e) {
-      outcome = 'aborted';
-      error = e instanceof FlowError ? e : new FlowError('aborted', String(e));
+      if (outcome !== 'error') {
+        outcome = 'aborted';
+        error = e instanceof FlowError ? e : new FlowError('aborted', String(e));
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (this.timer) clearTimeout(this.timer);
+      if (slot?.ok) slot.value.release();
     }
     this.ended = true;
     if (outcome === 'eof') {
@@ -234,6 +334,7 @@ class Session {
       this.flow.abort(error);
       await this.releaseAll();
     }
+    this.account.close();
     return {
       outcome,
       ...(error ? { error } : {}),
@@ -252,6 +353,7 @@ class Session {
   }
 
   private async releaseEntry(e: FidEntry, removeOnClunk: boolean): Promise<FsResult<void> | undefined> {
+    this.dropListing(e.open);
     try {
       if (e.open?.kind === 'file') await e.open.file.close();
       if (e.auth) await e.auth.file.close();
@@ -298,8 +400,14 @@ class Session {
       written = this.flow.write(buf);
     }
     this.outstanding++;
+    // A reply waiting to be written is held memory: charged until the flow has taken it.
+    const queued = reply.type === 'Rread' ? RREAD_HEADER + reply.data.length : 64;
+    this.account.charge(queued);
+    this.queuedBytes += queued;
     void written.then((r) => {
       if (!r.ok && !this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
+      this.account.release(queued);
+      this.queuedBytes -= queued;
       this.outstanding--;
       const w = this.slotWaiter;
       this.slotWaiter = undefined;
@@ -335,7 +443,11 @@ class Session {
     b.writeUInt32LE(frame.length - RREAD_HEADER, 7);
     this.bytesWritten += frame.length;
     this.outstanding++;
+    this.account.charge(b.length);
+    this.queuedBytes += b.length;
     void this.flow.write(b.subarray(0, frame.length)).then((r) => {
+      this.account.release(b.length);
+      this.queuedBytes -= b.length;
       if (r.ok) this.release(b);
       // After a failed write the flow may still hold the buffer: it is not reused.
       else if (!this.writeFailure) this.writeFailure = r.error ?? new FlowError('io', 'write failed');
@@ -683,6 +795,7 @@ class Session {
   }
 
   private async attach(m: Req<'Tattach'>): Promise<Outcome> {
+    if (m.fid === NOFID) return this.fail(m.tag, fsError('EBADF', 'NOFID cannot name a fid'));
     if (this.fids.has(m.fid)) return this.fail(m.tag, fsError('EBADF', `fid ${m.fid} in use`));
     if (this.fids.full()) return this.fail(m.tag, fsError('EMFILE', 'too many fids'));
     if (this.options.auth) {
@@ -711,6 +824,8 @@ class Session {
     const src = this.entry(m.fid);
     if (!src.ok) return this.fail(t, src.error);
     const e = src.value;
+    // NOFID means "no fid" wherever a message carries one (attach's afid): it is never bound.
+    if (m.newfid === NOFID) return this.fail(t, fsError('EBADF', 'NOFID cannot name a fid'));
     if (m.newfid !== m.fid) {
       if (this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
       if (this.fids.full()) return this.fail(t, fsError('EMFILE', 'too many fids'));
@@ -970,61 +1085,122 @@ class Session {
     return { reply: { type: 'Rread', tag: t, data } };
   }
 
-  private async listing(e: FidEntry, dotL: boolean): Promise<FsResult<Uint8Array[]>> {
+  /** The 9P2000/.u stats of a directory, in order (the snapshot its reads are cut from). */
+  private async statListing(e: FidEntry): Promise<FsResult<Uint8Array[]>> {
     const r = await e.node.readdir();
     if (!r.ok) return r;
     const out: Uint8Array[] = [];
-    if (dotL) {
-      const parent = e.parents[e.parents.length - 1]?.node ?? e.node;
-      const all = [{ name: '.', qid: e.qid }, { name: '..', qid: parent.qid }, ...r.value];
-      all.forEach((d, i) => out.push(encodeDirent({ qid: d.qid, offset: BigInt(i + 1), type: direntType(d.qid.type), name: d.name })));
-      return { ok: true, value: out };
-    }
     const dotu = this.dialect === '9P2000.u';
+    const push = async (name: string, node: FsNode): Promise<void> => {
+      const a = await node.getattr();
+      if (!a.ok) return; // vanished since the listing
+      const stat = statOf(name, a.value, dotu, dotu ? await this.unixExtension(node, a.value) : '');
+      out.push(encodeStat(stat, dotu ? '9P2000.u' : '9P2000'));
+    };
+    if (dotu) {
+      // Linux's .u readdir shows only what the server lists (it adds no '.' and '..' of its
+      // own, unlike .L's) and QEMU lists the host directory's own, so a Unix client gets them
+      // here too. Plain 9P2000 keeps Plan 9's rule: a directory never lists itself.
+      await push('.', e.node);
+      await push('..', e.parents[e.parents.length - 1]?.node ?? e.node);
+    }
     for (const d of r.value) {
       const child = await e.node.walk(d.name);
-      if (!child.ok) continue; // vanished since the listing
-      const a = await child.value.getattr();
-      if (!a.ok) continue;
-      let ext = '';
-      if (dotu && (a.value.mode & S_IF.MT) === S_IF.LNK && child.value.readlink) {
-        const l = await child.value.readlink();
-        if (l.ok) ext = l.value;
-      }
-      out.push(encodeStat(statOf(d.name, a.value, dotu, ext), dotu ? '9P2000.u' : '9P2000'));
+      if (child.ok) await push(d.name, child.value);
     }
     return { ok: true, value: out };
   }
 
+  /** The .u stat extension a file's type needs: a symlink's target, a device's numbers. */
+  private async unixExtension(node: FsNode, a: Attr): Promise<string> {
+    const t = a.mode & S_IF.MT;
+    if (t === S_IF.LNK && node.readlink) {
+      const l = await node.readlink();
+      return l.ok ? l.value : '';
+    }
+    if (t === S_IF.BLK || t === S_IF.CHR) return `${t === S_IF.BLK ? 'b' : 'c'} ${a.rdev >>> 8} ${a.rdev & 0xff}`;
+    return '';
+  }
+
+  /** Packs stats end to end and charges the snapshot to the connection's memory account. */
+  private snapshot(stats: readonly Uint8Array[]): FsResult<DirListing> {
+    let total = 0;
+    for (const st of stats) total += st.length;
+    const cost = total + 4 * stats.length + LISTING_OVERHEAD;
+    if (!this.account.reserve(cost)) {
+      return {
+        ok: false,
+        error: fsError(
+          'ENOMEM',
+          `a listing of ${stats.length} entries (${cost} bytes) does not fit in this connection's share of the server's memory budget ` +
+            `(${this.account.inUse} of ${this.account.budget.share} bytes in use); clunk directory fids you are done with`,
+        ),
+      };
+    }
+    const data = Buffer.allocUnsafe(total);
+    const ends = new Uint32Array(stats.length);
+    let at = 0;
+    stats.forEach((st, i) => {
+      data.set(st, at);
+      at += st.length;
+      ends[i] = at;
+    });
+    return { ok: true, value: { data, ends, cost, nextOffset: 0, nextIndex: 0 } };
+  }
+
+  private dropListing(open: FidEntry['open']): void {
+    if (open?.kind === 'dir' && open.listing) {
+      this.account.release(open.listing.cost);
+      open.listing = undefined;
+    }
+  }
+
   private async readStatDir(t: number, e: FidEntry, open: { kind: 'dir'; listing: DirListing | undefined }, offset: number, count: number): Promise<Outcome> {
     let listing = open.listing;
+    let fresh: DirListing | undefined;
     if (offset === 0 || !listing) {
       if (offset !== 0) return this.fail(t, fsError('EINVAL', 'directory reads must start at offset 0'));
-      const l = await this.listing(e, false);
+      const l = await this.statListing(e);
       if (!l.ok) return this.fail(t, l.error);
-      listing = { entries: l.value, nextOffset: 0, nextIndex: 0 };
+      const snap = this.snapshot(l.value);
+      if (!snap.ok) return this.fail(t, snap.error);
+      listing = fresh = snap.value;
     } else if (offset !== listing.nextOffset) {
       return this.fail(t, fsError('EINVAL', `directory offset ${offset} is not the next one (${listing.nextOffset})`));
     }
-    const parts: Uint8Array[] = [];
-    let size = 0;
+    const from = listing.nextIndex === 0 ? 0 : listing.ends[listing.nextIndex - 1]!;
     let i = listing.nextIndex;
-    while (i < listing.entries.length && size + listing.entries[i]!.length <= count) {
-      parts.push(listing.entries[i]!);
-      size += listing.entries[i]!.length;
-      i++;
-    }
-    if (parts.length === 0 && i < listing.entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
-    const next = { entries: listing.entries, nextOffset: offset + size, nextIndex: i };
+    // A stat that does not fit ends the read short, even at no bytes, never with an error:
+    // Linux's p9_client_read asks again for whatever room its buffer has left until a read
+    // comes back empty, and fails the whole listing on an error (QEMU answers the same way).
+    while (i < listing.ends.length && listing.ends[i]! - from <= count) i++;
+    const to = i === 0 ? 0 : listing.ends[i - 1]!;
+    const data = Buffer.from(listing.data.subarray(from, to));
+    const snap = listing;
     return {
-      reply: { type: 'Rread', tag: t, data: Buffer.concat(parts) },
+      reply: { type: 'Rread', tag: t, data },
       commit: () => {
-        open.listing = next;
+        if (fresh) {
+          if (open.listing !== fresh) this.dropListing(open);
+          open.listing = fresh;
+        }
+        snap.nextOffset = offset + data.length;
+        snap.nextIndex = i;
         return undefined;
+      },
+      rollback: () => {
+        if (fresh) this.account.release(fresh.cost);
       },
     };
   }
 
+  /**
+   * Treaddir without a snapshot: 9P2000.L's offset is a cookie the server chooses, so each
+   * entry's cookie is a hash of its name and entries go out in cookie order. A read resumes
+   * after the cookie it is given, from a fresh listing, so nothing is kept between reads, and
+   * entries removed in between (rm -r, find -delete) shift nothing. Cookies 1 and 2 are '.'
+   * and '..'.
+   */
   private async readdir(m: Req<'Treaddir'>): Promise<Outcome> {
     const t = m.tag;
     const r = this.entry(m.fid);
@@ -1033,31 +1209,65 @@ class Session {
     const open = e.open;
     if (open?.kind !== 'dir') return this.fail(t, fsError(open ? 'ENOTDIR' : 'EBADF'));
     if (m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail(t, fsError('EINVAL', 'offset too large'));
-    const offset = Number(m.offset);
-    let entries = open.listing?.entries;
-    if (offset === 0 || !entries) {
-      const l = await this.listing(e, true);
-      if (!l.ok) return this.fail(t, l.error);
-      entries = l.value;
-    }
+    const cursor = Number(m.offset);
     const count = Math.min(m.count, this.msize - RREAD_HEADER);
     const parts: Uint8Array[] = [];
     let size = 0;
-    let i = offset;
-    while (i < entries.length && size + entries[i]!.length <= count) {
-      parts.push(entries[i]!);
-      size += entries[i]!.length;
-      i++;
-    }
-    if (parts.length === 0 && i < entries.length) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
-    const snapshot = entries;
-    return {
-      reply: { type: 'Rreaddir', tag: t, data: Buffer.concat(parts) },
-      commit: () => {
-        open.listing = { entries: snapshot, nextOffset: 0, nextIndex: i };
-        return undefined;
-      },
+    let more = false;
+    const put = (name: string, qid: Qid, cookie: number): boolean => {
+      const d = encodeDirent({ qid, offset: BigInt(cookie), type: direntType(qid.type), name });
+      if (size + d.length > count) return false;
+      parts.push(d);
+      size += d.length;
+      return true;
     };
+    const parent = e.parents[e.parents.length - 1]?.node ?? e.node;
+    if (cursor < 1 && !put('.', e.qid, 1)) more = true;
+    if (!more && cursor < 2 && !put('..', parent.qid, 2)) more = true;
+    if (!more) {
+      const listed = await cookieOrder(e.node);
+      if (!listed.ok) return this.fail(t, listed.error);
+      const list = listed.value;
+      // The first entry whose cookie is past the cursor (binary search: the list is sorted).
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.cookie <= cursor) lo = mid + 1;
+        else hi = mid;
+      }
+      // A dirent's size depends on its name only: pick the entries that fit first, then look
+      // up just those (the back end's lookupEntries does it in one go).
+      let end = lo;
+      let room = count - size;
+      while (end < list.length) {
+        const need = DIRENT_FIXED + Buffer.byteLength(list[end]!.name);
+        if (need > room) break;
+        room -= need;
+        end++;
+      }
+      more = end < list.length;
+      const page = list.slice(lo, end);
+      const qids = new Map<string, Qid>();
+      if (page.some((d) => !d.qid)) {
+        if (e.node.lookupEntries) {
+          const found = await e.node.lookupEntries(page.map((d) => d.name));
+          if (!found.ok) return this.fail(t, found.error);
+          for (const d of found.value) qids.set(d.name, d.qid);
+        } else {
+          for (const d of page) {
+            const child = await e.node.walk(d.name);
+            if (child.ok) qids.set(d.name, child.value.qid);
+          }
+        }
+      }
+      for (const d of page) {
+        const qid = d.qid ?? qids.get(d.name);
+        if (qid) put(d.name, qid, d.cookie); // else: vanished since the listing
+      }
+    }
+    if (parts.length === 0 && more) return this.fail(t, fsError('EINVAL', 'count too small for the next entry'));
+    return { reply: { type: 'Rreaddir', tag: t, data: Buffer.concat(parts) } };
   }
 
   private async write(m: Req<'Twrite'>, signal: AbortSignal): Promise<Outcome> {
@@ -1100,16 +1310,7 @@ class Session {
     const a = await this.attrOf(e);
     if (!a.ok) return this.fail(m.tag, a.error);
     const dotu = this.dialect === '9P2000.u';
-    let ext = '';
-    if (dotu) {
-      const t = a.value.mode & S_IF.MT;
-      if (t === S_IF.LNK && e.node.readlink) {
-        const l = await e.node.readlink();
-        if (l.ok) ext = l.value;
-      } else if (t === S_IF.BLK || t === S_IF.CHR) {
-        ext = `${t === S_IF.BLK ? 'b' : 'c'} ${a.value.rdev >>> 8} ${a.value.rdev & 0xff}`;
-      }
-    }
+    const ext = dotu ? await this.unixExtension(e.node, a.value) : '';
     return { reply: { type: 'Rstat', tag: m.tag, stat: statOf(e.parents.length === 0 ? '/' : e.name, a.value, dotu, ext) } };
   }
 
@@ -1192,6 +1393,7 @@ class Session {
     const e = r.value;
     // No extended attributes: the list is empty and every named one is absent.
     if (m.name !== '') return this.fail(t, fsError('ENODATA'));
+    if (m.newfid === NOFID) return this.fail(t, fsError('EBADF', 'NOFID cannot name a fid'));
     if (m.newfid !== m.fid && this.fids.has(m.newfid)) return this.fail(t, fsError('EBADF', `fid ${m.newfid} in use`));
     if (this.fids.full()) return this.fail(t, fsError('EMFILE'));
     return {
@@ -1221,3 +1423,36 @@ function authNode(qid: Qid): FsNode {
   return { qid, getattr: no, walk: no, open: no, readdir: no };
 }
 
+
+/** A 9P2000.L dirent without its name: qid 13, offset 8, type 1, name length 2. */
+const DIRENT_FIXED = 24;
+
+/** Fixed overhead the server reckons for one kept directory snapshot (objects, bookkeeping). */
+const LISTING_OVERHEAD = 256;
+
+/** A name's Treaddir cookie: 53 bits of its MD5 (native, fast), above '.' (1) and '..' (2). */
+export function direntCookie(name: string): number {
+  const h = createHash('md5').update(name).digest();
+  const cookie = h.readUInt32LE(0) * 0x200000 + (h.readUInt32LE(4) >>> 11);
+  return cookie < 3 ? cookie + 3 : cookie;
+}
+
+/**
+ * A directory's entries in cookie order, from a fresh listing: names only when the back end can
+ * give them (the qids of the few a reply holds are then looked up), else its whole readdir.
+ * Two names with the same cookie (a 2^-53 chance per pair) would make a resumed read skip one.
+ */
+async function cookieOrder(node: FsNode): Promise<FsResult<{ name: string; cookie: number; qid?: Qid }[]>> {
+  let list: { name: string; cookie: number; qid?: Qid }[];
+  if (node.readdirNames) {
+    const r = await node.readdirNames();
+    if (!r.ok) return r;
+    list = r.value.map((name) => ({ name, cookie: direntCookie(name) }));
+  } else {
+    const r = await node.readdir();
+    if (!r.ok) return r;
+    list = r.value.map((d) => ({ name: d.name, cookie: direntCookie(d.name), qid: d.qid }));
+  }
+  list.sort((x, y) => x.cookie - y.cookie || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return { ok: true, value: list };
+}

@@ -18,7 +18,20 @@ const WINDOW = 2048;
  * the relay's protocol: raw bytes towards the guest within a window, frames back.
  */
 export function bridgeLine(line: net.Socket, port: number): Promise<void> {
-  const tcp = net.connect(port, '127.0.0.1');
+  // Connects when the guest first speaks (its mount), not at boot: a server rightly cuts a
+  // connection that does not complete Tversion within its handshake timeout.
+  let tcp: net.Socket | undefined;
+  let finished: (() => void) | undefined;
+  const connectTcp = (): net.Socket => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('data', (d: Buffer) => {
+      pending.push(Buffer.from(d));
+      pump();
+    });
+    s.once('close', () => finished?.());
+    s.once('error', () => undefined);
+    return s;
+  };
   let credit = WINDOW;
   const pending: Buffer[] = [];
   const pump = (): void => {
@@ -34,10 +47,6 @@ export function bridgeLine(line: net.Socket, port: number): Promise<void> {
       line.write(b);
     }
   };
-  tcp.on('data', (d: Buffer) => {
-    pending.push(Buffer.from(d));
-    pump();
-  });
   let acc: Buffer = Buffer.alloc(0);
   line.on('data', (d: Buffer) => {
     acc = acc.length === 0 ? d : Buffer.concat([acc, d]);
@@ -53,24 +62,24 @@ export function bridgeLine(line: net.Socket, port: number): Promise<void> {
         if (acc.length < 3) break;
         const n = acc.readUInt16BE(1);
         if (acc.length < 3 + n) break;
+        tcp ??= connectTcp();
         tcp.write(Buffer.from(acc.subarray(3, 3 + n)));
         acc = acc.subarray(3 + n);
       } else {
-        tcp.destroy(new Error(`serial line: unexpected byte 0x${t!.toString(16)}`));
+        tcp?.destroy(new Error(`serial line: unexpected byte 0x${t!.toString(16)}`));
         acc = Buffer.alloc(0);
         break;
       }
     }
   });
   return new Promise((resolve) => {
+    finished = resolve;
     const done = (): void => {
-      tcp.destroy();
+      tcp?.destroy();
       resolve();
     };
     line.once('close', done);
     line.once('error', done);
-    tcp.once('close', resolve);
-    tcp.once('error', () => undefined);
   });
 }
 

@@ -1,7 +1,7 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
-import { exportDirectory, serve9p } from '@flow/9p';
+import { ConnectionPool, defaultIdPolicy, exportDirectory, type IdPolicy, MemoryBudget, serve9p } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
@@ -11,12 +11,17 @@ import { UsageError } from '../usage-error';
 
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
-const usage = 'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--msize N] [--grace MS]';
+const usage =
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
   'read-only': { type: 'boolean' },
   'max-connections': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  memory: { type: 'string' },
+  ids: { type: 'string' },
   msize: { type: 'string' },
   grace: { type: 'string' },
 } as const;
@@ -48,6 +53,49 @@ function reachLines(uri: string, dir: string): string[] {
   return lines;
 }
 
+/** The --ids option: passthrough, no-root or squash:UID:GID. */
+function idPolicy(text: string | boolean | string[] | undefined): IdPolicy {
+  if (text === undefined) return defaultIdPolicy();
+  if (text === 'passthrough' || text === 'no-root') return text;
+  const m = typeof text === 'string' ? /^squash:(\d{1,10}):(\d{1,10})$/.exec(text) : null;
+  const uid = Number(m?.[1]);
+  const gid = Number(m?.[2]);
+  if (!m || uid >= 0xffffffff || gid >= 0xffffffff) {
+    throw new UsageError(`flow 9p serve: --ids must be passthrough, no-root or squash:UID:GID, got '${String(text)}'`, '--ids squash:65534:65534', '9p serve');
+  }
+  return { squash: { uid, gid } };
+}
+
+/** What stops this process from serving `dir`, in words, or undefined when it can. */
+function exportProblem(dir: string): string | undefined {
+  const reason = (e: unknown): string => {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'ENOENT') return 'does not exist';
+    if (code === 'EACCES' || code === 'EPERM') return `is not accessible to this process: permission denied (${code})`;
+    if (code === 'ENOTDIR') return 'is not a directory (a component of the path is a file)';
+    return `cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  };
+  try {
+    if (!statSync(dir).isDirectory()) return 'is not a directory';
+  } catch (e) {
+    return reason(e);
+  }
+  // Every attach would fail with EACCES if this process cannot list and search the directory:
+  // say so now rather than serve an export nobody can use.
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.X_OK);
+    const d = opendirSync(dir);
+    try {
+      d.readSync();
+    } finally {
+      d.closeSync();
+    }
+  } catch (e) {
+    return reason(e);
+  }
+  return undefined;
+}
+
 export const ninepServeCommand: Command = {
   name: '9p serve',
   summary: 'Export a directory over 9P (9P2000.L, .u and 9P2000), confined to it.',
@@ -60,12 +108,35 @@ links are not followed out of it.
 Options:
   --listen URI          where to listen (default ${DEFAULT_9P_URI}); also unix:///path
   --read-only           refuse every change (EROFS)
-  --max-connections N   at most N clients at once (default 64)
+  --max-connections N   at most N clients at once (default 64); see Limits
+  --handshake-timeout MS  cut a connection that has not completed Tversion MS milliseconds after
+                        connecting (default 5000; 0: never)
+  --idle-timeout MS     cut a connection with no request for MS milliseconds, even one holding
+                        fids (default 0: never; a mount may rightly sit idle for hours)
+  --memory MIB          the server's memory budget, in MiB, for what clients make it hold
+                        (default 256); see Limits
+  --ids POLICY          what clients may do with owners and setuid/setgid bits (the server acts
+                        with its own credentials): passthrough (as asked, within what this
+                        process may do), no-root (refuse setuid/setgid bits and chown/chgrp to
+                        root), or squash:UID:GID (every file clients make belongs to UID:GID;
+                        chown, chgrp and setuid/setgid bits are refused). Default: no-root when
+                        run as root, passthrough otherwise
   --msize N             largest message size offered (default 65536)
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
-Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory that does not exist,
-3 when the address cannot be bound.
+Limits: a client that connects must complete Tversion within the handshake timeout. When
+--max-connections clients are connected, a new one takes the place of the connection that has
+been idle longest among those holding no fid and no request in flight (one that never attached:
+a slowloris); connections holding fids, such as mounts, are never cut for it, and when every
+slot is held by one the newcomer is disconnected at once. What clients make the server hold
+(directory snapshots of 9P2000/.u reads, fids, replies waiting to be written) comes out of one
+--memory budget shared equally by the connections: past a connection's share, a new listing
+fails with ENOMEM and a new fid with EMFILE, and its replies are written before it is read from
+again. 9P2000.L directory reads keep nothing between requests.
+
+Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory this process cannot
+serve (missing, not a directory, or not readable and searchable by it), 3 when the address cannot
+be bound.
 
 Examples:
   flow 9p serve
@@ -76,17 +147,16 @@ Examples:
     const { values, positionals } = parseCommandLine(args, options, '9p serve', usage);
     expectPositionals(positionals, ['dir'], 1, '9p serve', usage);
     const dir = path.resolve(positionals[0] ?? process.cwd());
-    let isDir = false;
-    try {
-      isDir = statSync(dir).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' is not a directory`, 'flow 9p serve ./share', '9p serve');
+    const problem = exportProblem(dir);
+    if (problem !== undefined) throw new UsageError(`flow 9p serve: '${positionals[0] ?? dir}' ${problem}`, 'flow 9p serve ./share', '9p serve');
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', '9p serve', { min: 1, example: '16' }) ?? 64;
+    const handshakeTimeoutMs = wholeNumber(values['handshake-timeout'], 'handshake-timeout', '9p serve', { min: 0, example: '5000' }) ?? 5000;
+    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', '9p serve', { min: 0, example: '600000' }) ?? 0;
+    const memoryMiB = wholeNumber(values.memory, 'memory', '9p serve', { min: 1, max: 1024 * 1024, example: '256' }) ?? 256;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const readOnly = values['read-only'] === true;
+    const ids = idPolicy(values.ids);
     const endpoint = parseEndpoint(typeof values.listen === 'string' ? values.listen : DEFAULT_9P_URI, 'listen', '--listen', '9p serve');
     if (endpoint.scheme === 'stdio') {
       throw new UsageError('flow 9p serve: --listen stdio: is not supported; listen on a socket', `--listen ${DEFAULT_9P_URI}`, '9p serve');
@@ -98,11 +168,13 @@ Examples:
       return ExitCode.unavailable;
     }
     const listener = bound.value;
-    const fs = exportDirectory(dir, { readOnly });
+    const fs = exportDirectory(dir, { readOnly, ids });
+    const pool = new ConnectionPool({ maxConnections: concurrency });
+    const memory = new MemoryBudget({ bytes: memoryMiB * 1024 * 1024 });
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;
-      const summary = await serve9p(flow, fs, { signal: live, msize });
+      const summary = await serve9p(flow, fs, { signal: live, msize, pool, memory, handshakeTimeoutMs, idleTimeoutMs });
       const how = summary.outcome === 'error' && summary.error ? `error: ${formatError(summary.error)}` : summary.outcome;
       process.stderr.write(
         `flow 9p serve: ${peer}: ${summary.dialect ?? 'no version'} session ended (${how}) after ${summary.requests} request(s)\n`,
@@ -111,10 +183,13 @@ Examples:
 
     await runGracefulServer(listener, handle, {
       name: 'flow 9p serve',
-      concurrency,
+      // The pool decides who is served; accepting a few beyond it lets a newcomer be seen, so
+      // that an idle connection can give way to it (or it is told no at once, not left queued).
+      concurrency: concurrency + 16,
       graceMs,
       onReady: () => {
-        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''}\n`);
+        const idText = typeof ids === 'object' ? `squash:${ids.squash.uid}:${ids.squash.gid}` : ids;
+        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})\n`);
         process.stdout.write(`Serving ${dir} over 9P on ${listener.uri}. Reach it with:\n${reachLines(listener.uri, dir).join('\n')}\n`);
       },
     });
