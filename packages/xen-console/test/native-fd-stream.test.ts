@@ -1,17 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { EOF, type Flow } from '@flow/core';
 import { openFdStreamFlow } from '../src/platform/fd-stream-flow';
 import { STREAM_READABLE, type StreamHandle } from '../src/platform/native-binding';
+import { fdsOn } from './support/fds-on';
 import { xen } from './support/native-addon';
 import { tempDir } from './support/xenstore-support';
 
 // The addon's non-blocking byte stream (the xenbus device transport) on a FIFO opened read-write:
 // a pollable descriptor whose writes come back as reads, with a 64 KiB buffer, so that a large
 // write meets EAGAIN, waits for writability and goes on while the reads drain it.
-
-const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 let tmp: { dir: string; remove(): void };
 let fifo: string;
@@ -39,7 +37,6 @@ async function readBytes(flow: Flow, n: number): Promise<Buffer> {
 
 describe('the byte stream as a flow', () => {
   it('moves 4 MiB through a 64 KiB FIFO byte-exact, waiting for writability in between', async () => {
-    const before = openFds();
     const flow = openFdStreamFlow(xen(), fifo, { highWaterMark: 16 * 1024 });
     if (!flow.ok) throw flow.error;
     const data = randomBytes(4 * 1024 * 1024);
@@ -48,7 +45,7 @@ describe('the byte stream as a flow', () => {
     expect(createHash('sha256').update(echoed).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
     expect(flow.value.stats.bytesAccepted).toBe(data.length);
     await flow.value.close();
-    expect(openFds()).toBe(before);
+    expect(fdsOn(fifo)).toBe(0);
   });
 
   it('ends a pending read and a blocked write when closed or aborted', async () => {
@@ -74,11 +71,10 @@ describe('the byte stream as a flow', () => {
 describe('the addon calls', () => {
   it('read, write, poll and close with errno results; close is idempotent and at once', () => {
     const b = xen();
-    const before = openFds();
     const events: number[] = [];
     const handle = b.streamOpen(fifo, (_status, ev) => events.push(ev));
     if (typeof handle === 'number') throw new Error(`streamOpen: ${handle}`);
-    expect(openFds()).toBe(before + 1);
+    expect(fdsOn(fifo)).toBe(1);
     const buf = new Uint8Array(16);
     expect(b.streamRead(handle, buf)).toBe(-11); // EAGAIN: nothing queued
     expect(b.streamWrite(handle, Buffer.from('abc'))).toBe(3);
@@ -87,7 +83,7 @@ describe('the addon calls', () => {
     expect(b.streamPoll(handle, 0)).toBe(0);
     expect(b.streamPoll(handle, STREAM_READABLE)).toBe(0);
     b.streamClose(handle);
-    expect(openFds()).toBe(before); // closed now, not on a later turn of the loop
+    expect(fdsOn(fifo)).toBe(0); // closed now, not on a later turn of the loop
     b.streamClose(handle);
     expect(b.streamRead(handle, buf)).toBe(-9); // EBADF
     expect(b.streamWrite(handle, buf)).toBe(-9);

@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { EOF, pair, type Flow } from '@flow/core';
 import { SimXenstored } from '../src/sim/xenstored/server';
 import type { SimXenstoredListener } from '../src/sim/xenstored/socket-listener';
@@ -14,6 +14,7 @@ import {
   XS_HEADER_SIZE,
   type XsWatch,
 } from '../src/xenstore';
+import { fdsOn } from './support/fds-on';
 import { failure, tempDir, until, value } from './support/xenstore-support';
 import { startXenbusPty, type XenbusPty } from './support/xenbus-pty';
 
@@ -21,8 +22,6 @@ import { startXenbusPty, type XenbusPty } from './support/xenbus-pty';
 // tested for real without Xen: a pty is a pollable character device with byte-stream semantics,
 // and socat joins it to the simulated xenstored's Unix socket. The same operations run over the
 // Unix socket too, so that both transports are held to one behaviour.
-
-const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 interface Transport {
   readonly name: string;
@@ -182,15 +181,14 @@ describe('the xenbus device transport', () => {
 
   it('closes at once while a read is pending, releasing the descriptor', async () => {
     const pty = await startXenbusPty(`${tmp.dir}/xenbus`, socket);
-    const before = openFds();
     const xs = value(await openXenbusDevice(pty.path));
-    expect(openFds()).toBe(before + 1);
+    expect(fdsOn(pty.path)).toBe(1);
     const w = value(await xs.watch('/pending'));
     expect(await nextPath(w)).toBe('/pending');
     // The client's read loop now waits on the device, and so does this watch.
     const next = w.next();
     await xs.close();
-    expect(openFds()).toBe(before);
+    expect(fdsOn(pty.path)).toBe(0);
     expect(failure(await next).kind).toBe('closed');
     expect((await xs.ended).kind).toBe('closed');
     await pty.stop();
