@@ -194,6 +194,23 @@ describe('half-close through the XenbusState', () => {
     await guest.close();
   });
 
+  test("the guest's close() does not wait for a backend that does not read: a write waiting for room fails with closed, and the shutdownWrite behind it", async () => {
+    const { back: b, front: f } = await linuxLikePair();
+    const back = must(b);
+    const front = must(f);
+    // dom0 reads nothing: its buffer (64 KiB) fills, then the guest's output ring.
+    const writing = front.flow.write(pattern(256 * 1024, 5));
+    await turns(200);
+    const shut = front.flow.shutdownWrite();
+    expect(await settles(front.flow.close())).toBe(true);
+    // The write that waited for room failed with closed (what the ring took stays there), and
+    // the shutdownWrite queued behind it says so.
+    expect(failure(await writing).kind).toBe('closed');
+    expect(failure(await shut).kind).toBe('closed');
+    expect(node(sim, `${FRONT}/state`)).toBe('6');
+    await back.close();
+  });
+
   test("the guest's reader is full when the backend goes Closing: what is still in its input ring is read too, then EOF", async () => {
     await create(sim);
     const page = new SabPage();

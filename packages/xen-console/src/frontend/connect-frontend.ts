@@ -4,9 +4,11 @@ import {
   createFlow,
   err,
   FlowError,
+  FlowWrapper,
   OK,
   ok,
   timeoutError,
+  type CloseOptions,
   type Flow,
   type FlowDriver,
   type InboundPort,
@@ -178,7 +180,27 @@ export async function connectFrontend(options: FrontendOptions): Promise<Result<
       },
     });
   }
-  return ok({ flow, ringRef: grant.ref, port: evtchn.local, counters });
+  return ok({ flow: new FrontendFlow(flow, () => d.closeStarting()), ringRef: grant.ref, port: evtchn.local, counters });
+}
+
+/** The guest's console flow: close() does not wait for the backend to read what is in the ring (as the backend's does not wait for the guest). */
+class FrontendFlow extends FlowWrapper {
+  #closing: Promise<WriteResult> | undefined;
+
+  constructor(
+    inner: Flow,
+    private readonly beforeClose: () => void,
+  ) {
+    super(inner);
+  }
+
+  override close(options?: CloseOptions): Promise<WriteResult> {
+    if (!this.#closing) {
+      this.beforeClose();
+      this.#closing = super.close(options);
+    }
+    return this.#closing;
+  }
 }
 
 /** Calls `ends.closing` once the backend is Closing, then `ends.gone` once it is Closed or removed. */
@@ -226,6 +248,8 @@ class FrontendDriver implements FlowDriver {
   private inputEnded = false;
   /** shutdownWrite waiting for the backend to read what is in the output ring. */
   private shutdownWaiter: ((r: WriteResult) => void) | undefined;
+  /** close() started: nothing waits for the backend any more (close sets Closed). */
+  private closing = false;
   private readonly stopEvents: () => void;
 
   constructor(
@@ -284,7 +308,7 @@ class FrontendDriver implements FlowDriver {
   /** Ends a waiting shutdownWrite once the backend has read the whole output ring. */
   private checkShutdown(): void {
     if (!this.shutdownWaiter || this.pending) return;
-    if (!this.released && !this.failed) {
+    if (!this.released && !this.failed && !this.closing) {
       const space = this.ring.space();
       if (space.corrupt) return this.fail(space.corrupt.message);
       if (space.bytes < CONSOLE_LAYOUT.OUT_SIZE) return;
@@ -338,9 +362,21 @@ class FrontendDriver implements FlowDriver {
     });
   }
 
+  /**
+   * close() is starting and does not wait for the backend: a write still waiting for room in
+   * the ring fails with `closed` (what the ring took stays there), and a waiting shutdownWrite
+   * ends (the frontend goes Closed instead).
+   */
+  closeStarting(): void {
+    this.closing = true;
+    this.pending?.resolve(err(closedError()));
+    this.pending = undefined;
+    this.checkShutdown();
+  }
+
   /** Waits until the backend has read all our output, then sets the frontend Closing. */
   shutdownWrite(): Promise<WriteResult> {
-    if (this.released || this.failed) return Promise.resolve(OK);
+    if (this.released || this.failed || this.closing) return Promise.resolve(OK);
     return new Promise<WriteResult>((resolve) => {
       this.shutdownWaiter = resolve;
       this.checkShutdown();
