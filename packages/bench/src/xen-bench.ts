@@ -213,8 +213,28 @@ export function targetVerdict(result: XenBenchResult): string {
       const s = stalls(t.runs);
       return `${t.pausedReader ? 'paused reader' : 'steady reader'} full in ${s.stalled} of ${s.waiting} samples (${met(s.stalled === 0)}), ${s.long} stalls ≥ ${LONG_STALL_MS} ms`;
     });
+  const expected = lockStepFullShare(result);
   return (
     `target at full speed (rate limit lifted): ≤ ${TARGET_NOTIFICATIONS_PER_KIB.toFixed(2)} notification per KiB from dom0: ${notifications.join(', ')}; ` +
-    `out never full while dom0's read() waits: ${stalled.join(', ')}`
+    `out never full while dom0's read() waits: ${stalled.join(', ')}` +
+    (expected === undefined
+      ? ''
+      : `; in lock step the guest refills the whole ring at once and it stays full until its notification reaches dom0, so the share ` +
+        `expected from this run's 1-byte round trips is the guest → dom0 part of a round trip: ${expected.guestToDom0Us.toFixed(1)} of ` +
+        `${expected.roundTripUs.toFixed(1)} µs (p50), ${(100 * expected.share).toFixed(0)}%`)
   );
+}
+
+/**
+ * What lock step predicts for "out full while dom0's read() waits": the ring is full from the
+ * guest's refill until its notification reaches dom0, and not full from dom0's drain until the
+ * guest, woken by dom0's notification, refills it; the 1-byte round trips (rate limit lifted)
+ * measure both legs. Undefined without such round trips.
+ */
+export function lockStepFullShare(result: XenBenchResult): { readonly guestToDom0Us: number; readonly roundTripUs: number; readonly share: number } | undefined {
+  const ping = result.pings.find((p) => p.limit === 'lifted');
+  if (ping === undefined || !(ping.roundTrip.p50us > 0)) return undefined;
+  const { p50us: guestToDom0Us } = ping.guestToDom0;
+  const { p50us: roundTripUs } = ping.roundTrip;
+  return { guestToDom0Us, roundTripUs, share: Math.min(1, guestToDom0Us / roundTripUs) };
 }

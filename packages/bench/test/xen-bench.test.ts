@@ -40,6 +40,7 @@ describe('xen bench (smoke: correctness only, never speed)', () => {
     const table = formatXenBench(result);
     expect(table).toContain('| guest → dom0 (out, 2 KiB), paused reader');
     expect(table).toMatch(/target at full speed \(rate limit lifted\): ≤ 1\.00 notification per KiB from dom0: guest → dom0 [0-9.]+ \((met|missed)/);
+    expect(table).toMatch(/the share expected from this run's 1-byte round trips is the guest → dom0 part of a round trip: [0-9.]+ of [0-9.]+ µs \(p50\), [0-9]+%/);
     expect(table).not.toContain('NaN');
   }, 60_000);
 });

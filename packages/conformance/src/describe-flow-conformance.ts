@@ -107,11 +107,16 @@ export function describeFlowConformance(options: ConformanceOptions): void {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+  const cases = allCases(maxBytes);
+  const titles = new Set(cases.map((c) => `${c.check}: ${c.title}`));
+  const unknown = Object.keys(options.skipCases ?? {}).filter((t) => !titles.has(t));
+  if (unknown.length > 0) throw new Error(`skipCases names no case of the suite: ${unknown.join('; ')}`);
   describe(options.name, () => {
     const declared = declaredCapabilities(options);
-    for (const c of allCases(maxBytes)) {
+    for (const c of cases) {
       const title = `${c.check}: ${c.title}`;
-      const reason = options.skip?.[c.check] ?? (declared && c.requires ? c.requires(declared) : undefined);
+      const skipCase = options.skipCases !== undefined && Object.hasOwn(options.skipCases, title) ? options.skipCases[title] : undefined;
+      const reason = options.skip?.[c.check] ?? skipCase ?? (declared && c.requires ? c.requires(declared) : undefined);
       if (reason !== undefined) {
         test.skip(`${title} (skipped: ${reason})`, () => undefined);
       } else {

@@ -43,6 +43,12 @@ export interface ConformanceOptions {
   readonly maxBytes?: number;
   /** Check id -> the reason it cannot apply; its tests are registered as skipped with the reason. */
   readonly skip?: Partial<Record<ConformanceCheck, string>>;
+  /**
+   * One case of a check -> the reason it cannot apply, for a check whose other cases do apply.
+   * The key is the test's title without the suite's name, `<check>: <case title>`; a key that
+   * names no case throws, so that a renamed case is not run unnoticed.
+   */
+  readonly skipCases?: Readonly<Record<string, string>>;
   /** Per-test jest timeout in milliseconds; default 60000. */
   readonly timeoutMs?: number;
 }

@@ -297,6 +297,7 @@ typedef struct {
 /* Tell our handles from any other object: napi_unwrap alone would accept another addon's. */
 static const napi_type_tag PAGE_TAG = {0x6a1e5c0b2f9d4e37ULL, 0xb8c3d7a4e1f20956ULL};
 static const napi_type_tag READER_TAG = {0x3f7d2b914c6a8e05ULL, 0xd14e9a7c25b06f38ULL};
+static const napi_type_tag STREAM_TAG = {0x81c4e26d0b9f3a57ULL, 0x5e02a7d9c61b48f3ULL};
 
 /* munmap, then (for a grant) IOCTL_GNTDEV_UNMAP_GRANT_REF: 0 or -errno. Idempotent. */
 static int unmap_page(xen_page* page) {
@@ -624,6 +625,7 @@ struct port_reader {
   xen_state* state;
   int fd;
   int is_evtchn;
+  int is_stream;     /* a byte stream (streamOpen): owns fd, calls back with readiness only */
   int stopped;       /* a failure ended polling; only pollClose is left */
   int closing;       /* released: never call back again */
   int in_callback;   /* on_poll is calling JS right now */
@@ -670,6 +672,12 @@ static void release_reader(port_reader* reader, int may_call_js) {
   /* Inside the callback, its async context is still in use: on_poll drops it afterwards. */
   if (may_call_js && !reader->in_callback) drop_js(reader);
   uv_close((uv_handle_t*)&reader->poll, on_uv_closed);
+  /* A stream owns its descriptor: closed now, after libuv let go of it (uv_close stopped the
+     watcher synchronously), so that closing never waits for the loop or a pending read. */
+  if (reader->is_stream && reader->fd >= 0) {
+    close(reader->fd);
+    reader->fd = -1;
+  }
 }
 
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
@@ -719,14 +727,69 @@ static int read_ports(napi_env env, port_reader* reader, napi_value ports, uint3
   return 0;
 }
 
+/* Calls the reader's callback with argv (inside its async context); a throw is an uncaught exception. */
+static void call_reader(port_reader* reader, size_t argc, napi_value* argv) {
+  napi_env env = reader->env;
+  napi_value callback, resource, result;
+  napi_get_reference_value(env, reader->callback, &callback);
+  napi_get_reference_value(env, reader->resource, &resource);
+  reader->in_callback = 1;
+  /* napi_make_callback runs queued microtasks and process.nextTick callbacks afterwards. */
+  napi_status called = napi_make_callback(env, reader->async, resource, callback, argc, argv, &result);
+  reader->in_callback = 0;
+  if (called == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+  if (reader->closing) drop_js(reader);
+}
+
+/* Beside libuv's UV_READABLE (1) and UV_WRITABLE (2): polling stopped on POLLERR/POLLHUP. */
+#define STREAM_HANGUP 4
+
+/*
+ * A byte stream's readiness: (0, events) with UV_READABLE (1) and/or UV_WRITABLE (2), plus
+ * STREAM_HANGUP (4) when polling stopped on an error condition, or (-errno, 0) after which
+ * polling has stopped. JavaScript does the reads and writes itself
+ * (streamRead, streamWrite) and says what it waits for next (streamPoll): the poll is
+ * level-triggered, so asking for writability only while a write waits avoids a busy loop.
+ */
+static void on_stream_poll(port_reader* reader, int status, int events) {
+  napi_env env = reader->env;
+  napi_handle_scope scope;
+  napi_value argv[2];
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (status == UV_EBADF && reader->fd >= 0 && fcntl(reader->fd, F_GETFD) != -1) {
+    /* libuv reports POLLERR (a pty whose other end hung up, a device in error) as UV_EBADF and
+       stops the handle; the descriptor is fine. Say so, so that JavaScript reads what is left
+       and learns the end or the error from read() itself. */
+    reader->stopped = 1;
+    status = 0;
+    events = UV_READABLE | STREAM_HANGUP;
+  } else if (status < 0) {
+    reader->stopped = 1;
+    uv_poll_stop(&reader->poll);
+    events = 0;
+  }
+  napi_create_int32(env, status < 0 ? status : 0, &argv[0]);
+  napi_create_int32(env, events & (UV_READABLE | UV_WRITABLE | STREAM_HANGUP), &argv[1]);
+  call_reader(reader, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
 static void on_poll(uv_poll_t* handle, int status, int events) {
   port_reader* reader = handle->data;
   napi_env env = reader->env;
   napi_handle_scope scope;
-  napi_value argv[3], callback, resource, result;
+  napi_value argv[3];
   uint32_t count = 0;
   int overflowed = 0, failure = 0;
   if (reader->closing || reader->stopped) return;
+  if (reader->is_stream) {
+    on_stream_poll(reader, status, events);
+    return;
+  }
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_create_array(env, &argv[1]) != napi_ok) {
     napi_close_handle_scope(env, scope);
@@ -760,32 +823,27 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
 
   napi_create_int32(env, failure, &argv[0]);
   napi_get_boolean(env, overflowed != 0, &argv[2]);
-  napi_get_reference_value(env, reader->callback, &callback);
-  napi_get_reference_value(env, reader->resource, &resource);
-  reader->in_callback = 1;
-  /* napi_make_callback runs queued microtasks and process.nextTick callbacks afterwards. */
-  napi_status called = napi_make_callback(env, reader->async, resource, callback, 3, argv, &result);
-  reader->in_callback = 0;
-  if (called == napi_pending_exception) {
-    napi_value exception;
-    napi_get_and_clear_last_exception(env, &exception);
-    napi_fatal_exception(env, exception);
-  }
-  if (reader->closing) drop_js(reader);
+  call_reader(reader, 3, argv);
   napi_close_handle_scope(env, scope);
 }
 
-/* A started reader on `fd` wrapped in a handle object; NULL with an exception pending on failure. */
-static napi_value open_reader(napi_env env, xen_state* state, int fd, int is_evtchn, napi_value callback) {
+/*
+ * A started reader on `fd` wrapped in a handle object; -errno, or NULL with an exception pending,
+ * on failure. A stream's descriptor belongs to the reader from this call on, failures included.
+ */
+static napi_value open_reader(napi_env env, xen_state* state, int fd, int is_evtchn, int is_stream, napi_value callback) {
   napi_value handle, resource, name;
   uv_loop_t* loop;
-  NAPI_OR_NULL(napi_get_uv_event_loop(env, &loop));
-  NAPI_OR_NULL(napi_create_object(env, &handle));
-  NAPI_OR_NULL(napi_create_object(env, &resource));
-  NAPI_OR_NULL(napi_create_string_utf8(env, "XenPortReader", NAPI_AUTO_LENGTH, &name));
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, is_stream ? "XenFdStream" : "XenPortReader", NAPI_AUTO_LENGTH, &name) != napi_ok) {
+    if (is_stream) close(fd); /* a stream's descriptor is the reader's from the call on */
+    return NULL;
+  }
 
   port_reader* reader = calloc(1, sizeof *reader);
   if (reader == NULL) {
+    if (is_stream) close(fd);
     napi_throw_error(env, "ENOMEM", "out of memory for a port reader");
     return NULL;
   }
@@ -794,6 +852,7 @@ static napi_value open_reader(napi_env env, xen_state* state, int fd, int is_evt
   int rc = uv_poll_init(loop, &reader->poll, fd);
   if (rc != 0) {
     free(reader);
+    if (is_stream) close(fd);
     return int_result(env, rc);
   }
   reader->poll.data = reader;
@@ -801,17 +860,19 @@ static napi_value open_reader(napi_env env, xen_state* state, int fd, int is_evt
   reader->state = state;
   reader->fd = fd;
   reader->is_evtchn = is_evtchn;
+  reader->is_stream = is_stream;
   state_retain(state); /* released by on_uv_closed: the descriptor outlives the poll */
   /* A separate resource object: the async context holds it strongly, the handle must stay collectable. */
   if (napi_async_init(env, resource, name, &reader->async) != napi_ok) {
     reader->js_dropped = reader->closing = reader->unwrapped = 1;
     uv_close((uv_handle_t*)&reader->poll, on_uv_closed);
+    if (is_stream) close(fd);
     return NULL;
   }
   napi_create_reference(env, callback, 1, &reader->callback);
   napi_create_reference(env, resource, 1, &reader->resource);
   napi_add_async_cleanup_hook(env, on_env_teardown, reader, &reader->cleanup);
-  if (napi_type_tag_object(env, handle, &READER_TAG) != napi_ok ||
+  if (napi_type_tag_object(env, handle, is_stream ? &STREAM_TAG : &READER_TAG) != napi_ok ||
       napi_wrap(env, handle, reader, finalize_reader, NULL, NULL) != napi_ok) {
     reader->unwrapped = 1;
     release_reader(reader, 1);
@@ -840,7 +901,7 @@ static napi_value xen_evtchn_poll(napi_env env, napi_callback_info info) {
   if (rc < 0) return int_result(env, rc);
   /* libuv allows one poll per descriptor. */
   if (state->evtchn_reader != NULL) return int_result(env, -EBUSY);
-  return open_reader(env, state, state->evtchn_fd, 1, argv[0]);
+  return open_reader(env, state, state->evtchn_fd, 1, 0, argv[0]);
 }
 
 /* Test-only: the same reader on any descriptor (a pipe or FIFO), without the evtchn reset. */
@@ -853,7 +914,7 @@ static napi_value xen_poll_fd(napi_env env, napi_callback_info info) {
   }
   /* libuv aborts the process when epoll refuses a closed descriptor: refuse it first. */
   if (fcntl((int)fd, F_GETFD) == -1) return errno_result(env);
-  return open_reader(env, get_state(env), (int)fd, 0, argv[1]);
+  return open_reader(env, get_state(env), (int)fd, 0, 0, argv[1]);
 }
 
 static port_reader* unwrap_reader(napi_env env, napi_value handle) {
@@ -940,6 +1001,129 @@ static napi_value xen_set_device_paths(napi_env env, napi_callback_info info) {
   return int_result(env, 0);
 }
 
+/* ---------------------------------------------------------------- byte streams (xenbus) */
+
+/*
+ * A non-blocking byte stream on a character device that Node cannot wrap in a net.Socket (the
+ * xenbus device: writes of partial messages are accumulated by the kernel, reads return queued
+ * reply bytes, poll says when a reply is queued). A blocking fs read would pin a threadpool
+ * thread until a reply or watch event came, and close would wait for it; here nothing blocks:
+ * the descriptor is O_NONBLOCK, readiness comes from the same uv_poll machinery as the port
+ * readers, and streamClose stops the poll and closes the descriptor at once.
+ */
+
+/* streamOpen(path, callback): a started stream (polling for readability) or -errno. */
+static napi_value xen_stream_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char path[PATH_MAX];
+  int fd;
+  if (!get_args(env, info, 2, argv) || !get_path(env, argv[0], "path", path) || !get_function(env, argv[1], "callback")) {
+    return NULL;
+  }
+  /* O_NOCTTY: a terminal (a test's pty) must not become this process's controlling tty. */
+  do fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY); while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_result(env);
+  /* Not S_ISCHR: xenfs's /proc/xen/xenbus is a regular file with a poll of its own. Whether the
+     descriptor is pollable is for epoll to say (below). */
+  napi_value handle = open_reader(env, get_state(env), fd, 0, 1, argv[1]);
+  if (handle == NULL) return NULL;
+  /* libuv refuses descriptors that epoll does not take (a plain file) with EPERM: not a device. */
+  napi_valuetype type;
+  if (napi_typeof(env, handle, &type) == napi_ok && type == napi_number) {
+    int64_t rc = 0;
+    napi_get_value_int64(env, handle, &rc);
+    if (rc == UV_EPERM) return int_result(env, -ENODEV);
+  }
+  return handle;
+}
+
+static port_reader* get_stream(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  if (napi_typeof(env, value, &type) != napi_ok) return NULL;
+  if (type == napi_object && napi_check_object_type_tag(env, value, &STREAM_TAG, &tagged) != napi_ok) return NULL;
+  if (!tagged) {
+    throw_type(env, "handle must come from streamOpen");
+    return NULL;
+  }
+  return unwrap_reader(env, value); /* NULL once closed */
+}
+
+/* streamRead(handle, target): bytes read (> 0), 0 at the end of the stream, or -errno (-EAGAIN: nothing queued). */
+static napi_value xen_stream_read(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint8_t* data;
+  size_t length;
+  ssize_t n;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  port_reader* stream = get_stream(env, argv[0]);
+  if (stream == NULL) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : int_result(env, -EBADF);
+  }
+  if (!get_uint8_array(env, argv[1], "target", &data, &length)) return NULL;
+  if (length == 0) return throw_range(env, "target must hold at least one byte");
+  if (stream->fd < 0) return int_result(env, -EBADF);
+  do n = read(stream->fd, data, length); while (n < 0 && errno == EINTR);
+  return n < 0 ? errno_result(env) : int_result(env, n);
+}
+
+/* streamWrite(handle, source): bytes written (> 0, maybe fewer than given) or -errno (-EAGAIN: try when writable). */
+static napi_value xen_stream_write(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint8_t* data;
+  size_t length;
+  ssize_t n;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  port_reader* stream = get_stream(env, argv[0]);
+  if (stream == NULL) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : int_result(env, -EBADF);
+  }
+  if (!get_uint8_array(env, argv[1], "source", &data, &length)) return NULL;
+  if (length == 0) return throw_range(env, "source must hold at least one byte");
+  if (stream->fd < 0) return int_result(env, -EBADF);
+  do n = write(stream->fd, data, length); while (n < 0 && errno == EINTR);
+  return n < 0 ? errno_result(env) : int_result(env, n);
+}
+
+/* streamPoll(handle, events): what to wait for next (UV_READABLE 1 | UV_WRITABLE 2; 0 stops). 0 or -errno. */
+static napi_value xen_stream_poll(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  double events;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  port_reader* stream = get_stream(env, argv[0]);
+  if (stream == NULL) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : int_result(env, -EBADF);
+  }
+  if (!get_integer(env, argv[1], 0, UV_READABLE | UV_WRITABLE, "events", &events)) return NULL;
+  if (stream->closing || stream->stopped) return int_result(env, -EBADF);
+  int rc = events == 0 ? uv_poll_stop(&stream->poll) : uv_poll_start(&stream->poll, (int)events, on_poll);
+  return int_result(env, rc);
+}
+
+/* streamClose(handle): stops the poll and closes the descriptor now; idempotent. */
+static napi_value xen_stream_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void* data = NULL;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  port_reader* stream = get_stream(env, argv[0]);
+  if (stream == NULL) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : undefined_result(env);
+  }
+  napi_remove_wrap(env, argv[0], &data);
+  release_reader(stream, 1);
+  stream->unwrapped = 1;
+  free_if_unused(stream);
+  return undefined_result(env);
+}
+
 /* ---------------------------------------------------------------- module */
 
 static int set_number(napi_env env, napi_value object, const char* name, double value) {
@@ -1008,6 +1192,11 @@ NAPI_MODULE_INIT() {
       {"pollFd", xen_poll_fd},
       {"allocTestPage", xen_alloc_test_page},
       {"setDevicePaths", xen_set_device_paths},
+      {"streamOpen", xen_stream_open},
+      {"streamRead", xen_stream_read},
+      {"streamWrite", xen_stream_write},
+      {"streamPoll", xen_stream_poll},
+      {"streamClose", xen_stream_close},
   };
   xen_state* state = calloc(1, sizeof *state);
   if (state == NULL) {

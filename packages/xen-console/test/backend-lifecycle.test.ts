@@ -7,7 +7,7 @@ import { CONSOLE_LAYOUT } from '../src/ring/layout';
 import { SabPage } from '../src/sim/sab-page';
 import type { SimXen } from '../src/sim/sim-xen';
 import { pattern, ScriptedGuest } from './support/backend-guest';
-import { connectBackend, create, dom0Holds, dom0Xs, failure, GUEST, must, node, readUpTo, settles, startSim, turns, until } from './support/backend-harness';
+import { connectBackend, create, dom0Holds, dom0Xs, failure, GUEST, must, node, readToEnd, readUpTo, settles, startSim, turns, until } from './support/backend-harness';
 
 const FRONT = `/local/domain/${GUEST}/device/console/1`;
 const BACK = `/local/domain/0/backend/console/${GUEST}/1`;
@@ -129,6 +129,110 @@ test('the platform closed under an open flow (its page unmapped beneath it): wri
   expect(r.ok && r.value).toBe(EOF);
   await back.close();
   await guest.close();
+});
+
+describe('half-close through the XenbusState', () => {
+  test('shutdownWrite waits until the Linux-like guest has read its input, then sets the backend Closing; the guest reads it all, EOF, closes; the backend reads the rest, EOF', async () => {
+    const { back: b, front: f } = await linuxLikePair();
+    const back = must(b);
+    const front = must(f);
+    const input = pattern(3000, 7); // three rings' worth of input
+    must(await back.write(input));
+    const shut = back.shutdownWrite();
+    must(await front.flow.write(Buffer.from('guest output')));
+    must(await shut);
+    // Closing came only after the guest had read every byte: nothing it was given is lost.
+    expect(node(sim, `${BACK}/state`)).toBe('5');
+    const guestGot = await readToEnd(front.flow);
+    expect(guestGot).toEqual({ data: input, end: 'eof' });
+    // A Linux guest answers Closing by closing its console: its output ends too.
+    await until(() => node(sim, `${FRONT}/state`) === '6', 'frontend Closed');
+    expect(await readToEnd(back)).toEqual({ data: Buffer.from('guest output'), end: 'eof' });
+    expect(failure(await back.write(Buffer.from('late'))).kind).toBe('closed');
+    await back.close();
+    await front.flow.close();
+    await until(() => sim.accounting().grants === 0, 'the guest ended its grant');
+    expect(sim.accounting()).toMatchObject({ mappings: 0, ports: 0, grants: 0, pendingRevokes: 0 });
+  });
+
+  test('a guest with halfClose keeps writing after the backend shut down, and its own shutdownWrite ends the backend\'s reads', async () => {
+    await create(sim);
+    const [b, f] = await Promise.all([
+      connectBackend(sim).result,
+      connectFrontend({ platform: sim.platform(GUEST), devid: 1, page: new SabPage(), timeoutMs: 5000, halfClose: true }),
+    ]);
+    const back = must(b);
+    const front = must(f);
+    must(await back.write(Buffer.from('from dom0')));
+    must(await back.shutdownWrite());
+    expect(await readToEnd(front.flow)).toEqual({ data: Buffer.from('from dom0'), end: 'eof' });
+    must(await front.flow.write(Buffer.from('still talking')));
+    expect((await readUpTo(back, 13)).data.toString()).toBe('still talking');
+    must(await front.flow.shutdownWrite());
+    expect(node(sim, `${FRONT}/state`)).toBe('5');
+    expect(await readToEnd(back)).toEqual({ data: Buffer.alloc(0), end: 'eof' });
+    await back.close();
+    await front.flow.close();
+    await until(() => sim.accounting().grants === 0, 'the guest ended its grant');
+    expect(sim.accounting()).toMatchObject({ mappings: 0, ports: 0, grants: 0, pendingRevokes: 0 });
+  });
+
+  test('a guest that never reads its input: shutdownWrite waits (the backend stays Connected), and close() still completes at once', async () => {
+    await create(sim);
+    const guest = await ScriptedGuest.start(sim, GUEST);
+    const { result } = connectBackend(sim);
+    await guest.initialise();
+    const back = must(await result);
+    must(await back.write(Buffer.from('unread')));
+    const shut = back.shutdownWrite();
+    await turns(50);
+    expect(node(sim, `${BACK}/state`)).toBe('4');
+    expect(await settles(back.close())).toBe(true);
+    must(await shut);
+    expect(node(sim, `${BACK}/state`)).toBe('6');
+    expect(dom0Holds(sim)).toEqual({ mappings: 0, dom0Ports: 0 });
+    await guest.close();
+  });
+
+  test("the guest's close() does not wait for a backend that does not read: a write waiting for room fails with closed, and the shutdownWrite behind it", async () => {
+    const { back: b, front: f } = await linuxLikePair();
+    const back = must(b);
+    const front = must(f);
+    // dom0 reads nothing: its buffer (64 KiB) fills, then the guest's output ring.
+    const writing = front.flow.write(pattern(256 * 1024, 5));
+    await turns(200);
+    const shut = front.flow.shutdownWrite();
+    expect(await settles(front.flow.close())).toBe(true);
+    // The write that waited for room failed with closed (what the ring took stays there), and
+    // the shutdownWrite queued behind it says so.
+    expect(failure(await writing).kind).toBe('closed');
+    expect(failure(await shut).kind).toBe('closed');
+    expect(node(sim, `${FRONT}/state`)).toBe('6');
+    await back.close();
+  });
+
+  test("the guest's reader is full when the backend goes Closing: what is still in its input ring is read too, then EOF", async () => {
+    await create(sim);
+    const page = new SabPage();
+    const [b, f] = await Promise.all([connectBackend(sim).result, connectFrontend({ platform: sim.platform(GUEST), devid: 1, page, timeoutMs: 5000 })]);
+    const back = must(b);
+    const front = must(f);
+    const data = pattern(1024 * 1024, 3); // more than the guest buffers for its reader (256 KiB) and its ring
+    const writing = back.write(data);
+    // Nobody reads on the guest: its buffer fills to the high-water mark, then its input ring.
+    const inRing = (): number => (page.loadU32(CONSOLE_LAYOUT.IN_PROD) - page.loadU32(CONSOLE_LAYOUT.IN_CONS)) >>> 0;
+    await until(() => inRing() === CONSOLE_LAYOUT.IN_SIZE, 'the input ring to fill');
+    const given = page.loadU32(CONSOLE_LAYOUT.IN_PROD);
+    must(await back.requestClose());
+    const got = await readToEnd(front.flow);
+    expect(got.end).toBe('eof');
+    expect(got.data.length).toBe(given);
+    expect(got.data.equals(data.subarray(0, given))).toBe(true);
+    const w = await writing;
+    expect(!w.ok && w.error).toMatchObject({ kind: 'closed', bytesAccepted: given });
+    await back.close();
+    await front.flow.close();
+  });
 });
 
 describe('the primary console (devid 0) is xenconsoled\'s unless asked for', () => {

@@ -115,7 +115,8 @@ describe('loading a file', () => {
     expect(!loaded.ok && loaded.error.message).toBe(
       `the native part of @flow/xen-console at ${file} does not provide gntdev and evtchn (no available, mapGrant, unmapGrant, ` +
         'pageMapped, pageLoadU32, pageStoreU32, pageRead, pageWrite, pageFence, evtchnBindInterdomain, evtchnBindUnbound, ' +
-        'evtchnNotify, evtchnUnbind, evtchnUnmask, evtchnPoll, pollClose, pollFd, allocTestPage, setDevicePaths, constants)',
+        'evtchnNotify, evtchnUnbind, evtchnUnmask, evtchnPoll, pollClose, pollFd, allocTestPage, setDevicePaths, streamOpen, ' +
+        'streamRead, streamWrite, streamPoll, streamClose, constants)',
     );
   });
 });

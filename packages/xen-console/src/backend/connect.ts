@@ -33,14 +33,14 @@ export interface ConnectOptions {
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 const CAPABILITIES: FlowCapabilities = Object.freeze({
-  halfCloseWrite: 'none',
+  halfCloseWrite: 'emulated',
   halfCloseRead: 'emulated',
   abort: 'close',
   notes: Object.freeze([
-    'a PV console has no end of stream: shutdownWrite signals nothing to the guest',
+    "shutdownWrite waits until the guest has read everything in its input ring, then sets the backend Closing: the guest's end of stream. A Linux hvc_xen guest answers by closing its console (xenbus_frontend_closed), so its output ends too; our frontend with halfClose keeps writing",
+    'the guest ends its output by setting its console Closing (read EOF after what is in the ring); the backend answers Closing as QEMU does, which ends writing to the guest too',
     'close() does not wait for the guest: a write still waiting for ring space fails with closed; then it unmaps, unbinds and sets the backend Closed',
     'when the guest closes, removes its console or dies, reads end with EOF and the page and port are released at once',
-    'the guest ends the stream by closing its console (frontend Closing/Closed), by removing it, or by dying',
   ]),
 });
 
@@ -139,10 +139,10 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
   let torn = false;
   /** The backend's xenstore state, written only when it changes (never again after teardown's Closed). */
   let backendState: number = XenbusState.Connected;
-  const setBackendState = (state: number): void => {
-    if (devid === 0 || backendState === state || backendState === XenbusState.Closed) return;
+  const setBackendState = (state: number): Promise<unknown> => {
+    if (devid === 0 || backendState === state || backendState === XenbusState.Closed) return Promise.resolve();
     backendState = state;
-    void writeBackendState(xs, back, state);
+    return writeBackendState(xs, back, state);
   };
   const releaseRing = (): void => {
     if (ringReleased) return;
@@ -168,7 +168,9 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
   const inner = createFlow(
     (port) => {
       driver = new ConsoleDriver(ring, evtchn, port, options.policy ?? {}, limit, {
-        onCorrupt: () => setBackendState(XenbusState.Closing),
+        onCorrupt: () => void setBackendState(XenbusState.Closing),
+        // The end of our output, once the guest has read all of it: the guest's EOF.
+        onWriteShutdown: () => setBackendState(XenbusState.Closing).then(() => undefined),
         releaseRing,
         teardown,
       });
@@ -190,11 +192,11 @@ export async function connectConsole(options: ConnectOptions): Promise<Result<Xe
       // Closed, Unknown or gone -> unmap, unbind, backend Closed.
       closing: () => {
         d.peerGone();
-        setBackendState(XenbusState.Closing);
+        void setBackendState(XenbusState.Closing);
       },
       gone: () => {
         d.peerGone();
-        setBackendState(XenbusState.Closed);
+        void setBackendState(XenbusState.Closed);
       },
     });
   }

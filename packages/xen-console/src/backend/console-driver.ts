@@ -11,6 +11,8 @@ export interface BackendRingPort {
   takeOutput(max: number): RingStep & { readonly bytes: Uint8Array | undefined };
   /** Puts as much of `data` into the guest's input ring as fits. */
   putInput(data: Uint8Array): RingStep & { readonly written: number };
+  /** Bytes in the guest's input ring that it has not read yet. */
+  unreadInput(): { readonly bytes: number; readonly corrupt?: string };
 }
 
 export interface RingStep {
@@ -64,6 +66,8 @@ export interface ConsoleStats {
 export interface ConsoleDriverHooks {
   /** The guest broke the ring protocol; the flow has failed with a `protocol` error. Tell the guest. */
   readonly onCorrupt: (reason: string) => void;
+  /** shutdownWrite: the guest has read everything we wrote; tell it no more comes (backend Closing). Resolves once told. */
+  readonly onWriteShutdown: () => Promise<void>;
   /**
    * Lets go of the page and the event channel, once. The driver never touches either again:
    * after the guest went away, after a corruption, or at close.
@@ -103,6 +107,10 @@ export class ConsoleDriver implements FlowDriver {
   private stopEvents: (() => void) | undefined;
   private pending: PendingWrite | undefined;
   private writeFailure: FlowError | undefined;
+  /** shutdownWrite waiting for the guest to read what is in its input ring. */
+  private shutdownWaiter: ((r: WriteResult) => void) | undefined;
+  /** close() started: nothing waits for the guest any more. */
+  private closing = false;
 
   constructor(
     private readonly ring: BackendRingPort,
@@ -169,6 +177,25 @@ export class ConsoleDriver implements FlowDriver {
       this.stats.notifies += 1;
       this.evtchn.notify();
     }
+    this.checkShutdown();
+  }
+
+  /** Ends a waiting shutdownWrite once the guest has read all its input (it notifies when it reads). */
+  private checkShutdown(): void {
+    if (!this.shutdownWaiter || this.pending) return;
+    if (!this.closing && !this.detached) {
+      const unread = this.ring.unreadInput();
+      if (unread.corrupt) {
+        this.corrupt(unread.corrupt);
+        return;
+      }
+      if (unread.bytes > 0) return;
+    }
+    const resolve = this.shutdownWaiter;
+    this.shutdownWaiter = undefined;
+    // Closing when the guest has gone (detached) changes nothing it could see; close() writes Closed.
+    if (!this.detached && !this.closing) void this.hooks.onWriteShutdown().then(() => resolve(OK));
+    else resolve(OK);
   }
 
   /**
@@ -279,6 +306,8 @@ export class ConsoleDriver implements FlowDriver {
   private detachRing(): void {
     if (this.detached) return;
     this.detached = true;
+    // What the guest had not read stays in its ring; there is no one left to tell.
+    this.checkShutdown();
     if (this.unmaskTimer) clearTimeout(this.unmaskTimer);
     this.unmaskTimer = undefined;
     this.stopEvents?.();
@@ -290,7 +319,9 @@ export class ConsoleDriver implements FlowDriver {
    * `closed` (its `bytesAccepted` says how much the guest was given), so that close can go on.
    */
   cancelWaitingWrite(): void {
+    this.closing = true;
     if (this.pending) this.failWrites(closedError());
+    this.checkShutdown();
   }
 
   // ---- FlowDriver ----
@@ -312,9 +343,18 @@ export class ConsoleDriver implements FlowDriver {
     w?.resolve(err(w.accepted > 0 ? e.withBytesAccepted(w.accepted) : e));
   }
 
+  /**
+   * The console page has no end-of-stream mark; the backend's xenstore state is the signal. It
+   * is set Closing only once the guest has read everything in its input ring: a Linux guest
+   * tears its console down as soon as it sees Closing, and would lose what it had not read.
+   * During close() (and once the guest is gone) nothing is waited for.
+   */
   shutdownWrite(): Promise<WriteResult> {
-    // A PV console has no end of stream: everything accepted is in the ring, nothing is signalled.
-    return Promise.resolve(OK);
+    if (this.detached || this.ended || this.closing) return Promise.resolve(OK);
+    return new Promise<WriteResult>((resolve) => {
+      this.shutdownWaiter = resolve;
+      this.checkShutdown();
+    });
   }
 
   pause(): void {

@@ -24,6 +24,10 @@ export function openBackendRing(page: MappedPage): BackendRingPort {
       const r = ring.write(data);
       return { written: r.written, notify: r.notify, corrupt: r.corrupt?.message };
     },
+    unreadInput() {
+      const space = ring.space();
+      return { bytes: CONSOLE_LAYOUT.IN_SIZE - space.bytes, corrupt: space.corrupt?.message };
+    },
   };
 }
 

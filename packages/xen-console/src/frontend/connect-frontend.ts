@@ -4,9 +4,11 @@ import {
   createFlow,
   err,
   FlowError,
+  FlowWrapper,
   OK,
   ok,
   timeoutError,
+  type CloseOptions,
   type Flow,
   type FlowDriver,
   type InboundPort,
@@ -17,6 +19,7 @@ import { XenbusState } from '../backend/paths';
 import { parseState, parseU32 } from '../backend/strict-parse';
 import type { EvtPort, XenPlatform } from '../platform/types';
 import { resetConsolePage } from '../ring/console-page';
+import { CONSOLE_LAYOUT } from '../ring/layout';
 import { FrontendRing } from '../ring/frontend-ring';
 import type { RingMemory } from '../ring/memory';
 import type { XsClient, XsWatch } from '../xenstore/client-types';
@@ -33,6 +36,13 @@ export interface FrontendOptions {
   /** How long to wait for the console's nodes and for the backend to connect. Default 30000 ms. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * What the backend's Closing means. Default false, as Linux's hvc_xen: the console closes
+   * (`xenbus_frontend_closed`), so this side's writes end too. With true, it ends only the
+   * backend's output (reads give what is in the ring, then EOF) and this side may go on writing
+   * until it shuts down or closes: the half-close a Node guest may want.
+   */
+  readonly halfClose?: boolean;
 }
 
 /** A guest's console: the flow a guest program uses, plus what the tests look at. */
@@ -46,10 +56,13 @@ export interface FrontendConsole {
 }
 
 const CAPABILITIES = Object.freeze({
-  halfCloseWrite: 'none',
+  halfCloseWrite: 'emulated',
   halfCloseRead: 'emulated',
   abort: 'close',
-  notes: Object.freeze(['the guest side of a PV console (as Linux hvc_xen): no end of stream; close sets the frontend Closed']),
+  notes: Object.freeze([
+    'the guest side of a PV console (as Linux hvc_xen): shutdownWrite waits until the backend has read the output ring, then sets the frontend Closing (the backend answers Closing, as QEMU does); close sets it Closed',
+    "the backend's Closing is the end of its output; without halfClose it closes the console, as Linux does",
+  ]),
 } as const);
 
 /**
@@ -139,7 +152,11 @@ export async function connectFrontend(options: FrontendOptions): Promise<Result<
   let driver: FrontendDriver | undefined;
   const flow = createFlow(
     (port) => {
-      driver = new FrontendDriver(ring, evtchn, port, counters, teardown);
+      driver = new FrontendDriver(ring, evtchn, port, counters, {
+        teardown,
+        // The end of our output, once the backend has read all of it.
+        writeShutdown: () => xs.write(`${dir}/state`, String(XenbusState.Closing)).then(() => undefined),
+      });
       return driver;
     },
     { capabilities: CAPABILITIES, label: `xen console ${devid} (guest ${platform.selfDomid})`, closeWaitsForPeer: false },
@@ -149,24 +166,58 @@ export async function connectFrontend(options: FrontendOptions): Promise<Result<
   const watched = await xs.watch(backend.value);
   if (watched.ok) {
     backendWatch = watched.value;
-    void followBackend(xs, watched.value, backend.value, () => {
-      d.backendGone();
-      teardown();
+    void followBackend(xs, watched.value, backend.value, {
+      closing: () => {
+        d.backendClosing();
+        if (options.halfClose !== true) {
+          d.backendGone();
+          teardown();
+        }
+      },
+      gone: () => {
+        d.backendGone();
+        teardown();
+      },
     });
   }
-  return ok({ flow, ringRef: grant.ref, port: evtchn.local, counters });
+  return ok({ flow: new FrontendFlow(flow, () => d.closeStarting()), ringRef: grant.ref, port: evtchn.local, counters });
 }
 
-/** Calls `gone` once the backend is Closing, Closed or removed. */
-async function followBackend(xs: XsClient, watch: XsWatch, backend: string, gone: () => void): Promise<void> {
+/** The guest's console flow: close() does not wait for the backend to read what is in the ring (as the backend's does not wait for the guest). */
+class FrontendFlow extends FlowWrapper {
+  #closing: Promise<WriteResult> | undefined;
+
+  constructor(
+    inner: Flow,
+    private readonly beforeClose: () => void,
+  ) {
+    super(inner);
+  }
+
+  override close(options?: CloseOptions): Promise<WriteResult> {
+    if (!this.#closing) {
+      this.beforeClose();
+      this.#closing = super.close(options);
+    }
+    return this.#closing;
+  }
+}
+
+/** Calls `ends.closing` once the backend is Closing, then `ends.gone` once it is Closed or removed. */
+async function followBackend(xs: XsClient, watch: XsWatch, backend: string, ends: { closing(): void; gone(): void }): Promise<void> {
+  let closing = false;
   for (;;) {
     const e = await watch.next();
     if (!e.ok) return;
     const s = await xs.read(`${backend}/state`);
     const state = s.ok ? parseState(s.value) : undefined;
-    if ((!s.ok && s.error.code === 'ENOENT') || state === XenbusState.Closing || state === XenbusState.Closed) {
-      gone();
+    if ((!s.ok && s.error.code === 'ENOENT') || state === XenbusState.Closed) {
+      ends.gone();
       return;
+    }
+    if (state === XenbusState.Closing && !closing) {
+      closing = true;
+      ends.closing();
     }
   }
 }
@@ -193,6 +244,12 @@ class FrontendDriver implements FlowDriver {
   private released = false;
   private failed: FlowError | undefined;
   private paused = false;
+  /** The backend's output ended (its Closing): readers got EOF; writing may go on (halfClose). */
+  private inputEnded = false;
+  /** shutdownWrite waiting for the backend to read what is in the output ring. */
+  private shutdownWaiter: ((r: WriteResult) => void) | undefined;
+  /** close() started: nothing waits for the backend any more (close sets Closed). */
+  private closing = false;
   private readonly stopEvents: () => void;
 
   constructor(
@@ -200,7 +257,7 @@ class FrontendDriver implements FlowDriver {
     private readonly evtchn: EvtPort,
     private readonly port: InboundPort,
     private readonly counters: { events: number; notifies: number },
-    private readonly teardown: () => void,
+    private readonly hooks: { readonly teardown: () => void; readonly writeShutdown: () => Promise<void> },
   ) {
     this.stopEvents = evtchn.onEvent(() => {
       counters.events += 1;
@@ -210,11 +267,15 @@ class FrontendDriver implements FlowDriver {
     this.service();
   }
 
-  private service(): void {
+  /**
+   * One pass over both rings. `final`: the backend's output is ending, so what is in the input
+   * ring (1 KiB at most) is taken whether or not readers have room: nothing accepted is lost.
+   */
+  private service(final = false): void {
     if (this.released || this.failed) return;
     let notify = false;
-    while (!this.paused) {
-      const room = this.port.highWaterMark - this.port.buffered;
+    while (!this.inputEnded && (final || !this.paused)) {
+      const room = final ? Number.MAX_SAFE_INTEGER : this.port.highWaterMark - this.port.buffered;
       if (room <= 0) break;
       const r = this.ring.read(room);
       if (r.corrupt) return this.fail(r.corrupt.message);
@@ -241,6 +302,25 @@ class FrontendDriver implements FlowDriver {
       this.counters.notifies += 1;
       this.evtchn.notify();
     }
+    this.checkShutdown();
+  }
+
+  /** Ends a waiting shutdownWrite once the backend has read the whole output ring. */
+  private checkShutdown(): void {
+    if (!this.shutdownWaiter || this.pending) return;
+    if (!this.released && !this.failed && !this.closing) {
+      const space = this.ring.space();
+      if (space.corrupt) return this.fail(space.corrupt.message);
+      if (space.bytes < CONSOLE_LAYOUT.OUT_SIZE) return;
+      const resolve = this.shutdownWaiter;
+      this.shutdownWaiter = undefined;
+      void this.hooks.writeShutdown().then(() => resolve(OK));
+      return;
+    }
+    // The backend is gone or the console failed: there is no one left to tell.
+    const resolve = this.shutdownWaiter;
+    this.shutdownWaiter = undefined;
+    resolve(OK);
   }
 
   private fail(reason: string): void {
@@ -249,18 +329,28 @@ class FrontendDriver implements FlowDriver {
     this.pending?.resolve(err(this.failed));
     this.pending = undefined;
     this.port.fail(this.failed);
+    this.checkShutdown();
+  }
+
+  /** The backend's output ended (its Closing): what it wrote is still read, then EOF. */
+  backendClosing(): void {
+    if (this.released || this.failed || this.inputEnded) return;
+    this.service(true);
+    if (this.failed) return;
+    this.inputEnded = true;
+    this.port.end();
   }
 
   /** The backend went away: what it wrote is still read, then EOF; waiting writes fail. */
   backendGone(): void {
     if (this.released || this.failed) return;
-    this.service();
+    this.backendClosing();
     if (this.failed) return;
     this.stopEvents();
     this.pending?.resolve(err(closedError()));
     this.pending = undefined;
     this.failed = closedError();
-    this.port.end();
+    this.checkShutdown();
   }
 
   write(chunks: readonly Uint8Array[]): Promise<WriteResult> | WriteResult {
@@ -272,8 +362,25 @@ class FrontendDriver implements FlowDriver {
     });
   }
 
+  /**
+   * close() is starting and does not wait for the backend: a write still waiting for room in
+   * the ring fails with `closed` (what the ring took stays there), and a waiting shutdownWrite
+   * ends (the frontend goes Closed instead).
+   */
+  closeStarting(): void {
+    this.closing = true;
+    this.pending?.resolve(err(closedError()));
+    this.pending = undefined;
+    this.checkShutdown();
+  }
+
+  /** Waits until the backend has read all our output, then sets the frontend Closing. */
   shutdownWrite(): Promise<WriteResult> {
-    return Promise.resolve(OK);
+    if (this.released || this.failed || this.closing) return Promise.resolve(OK);
+    return new Promise<WriteResult>((resolve) => {
+      this.shutdownWaiter = resolve;
+      this.checkShutdown();
+    });
   }
 
   pause(): void {
@@ -297,6 +404,7 @@ class FrontendDriver implements FlowDriver {
     this.stopEvents();
     this.pending?.resolve(err(closedError()));
     this.pending = undefined;
-    this.teardown();
+    this.checkShutdown();
+    this.hooks.teardown();
   }
 }

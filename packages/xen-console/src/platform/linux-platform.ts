@@ -22,8 +22,8 @@ export interface LinuxPlatformOptions {
   /** This domain's id; when absent it is read from xenstore (the relative key `domid`). */
   readonly selfDomid?: number;
   /**
-   * How to open a xenstore connection; by default the local xenstored socket, found as
-   * libxenstore finds it (`XENSTORED_PATH`, `XENSTORED_RUNDIR`, /var/run/xenstored/socket).
+   * How to open a xenstore connection; by default as libxenstore does: the xenstored socket
+   * (`XENSTORED_PATH`, `XENSTORED_RUNDIR`, /var/run/xenstored/socket), else the xenbus device.
    */
   readonly connectXenstore?: () => Promise<Result<XsClient, FlowError>>;
 }
@@ -31,7 +31,7 @@ export interface LinuxPlatformOptions {
 /**
  * The real platform, for a Linux dom0 or driver domain: grants are mapped through
  * /dev/xen/gntdev and event channels bound through /dev/xen/evtchn (the addon, loaded on first
- * use), and xenstore is the TypeScript client on the local socket.
+ * use), and xenstore is the TypeScript client on the local socket or the xenbus device.
  *
  * The devices are opened once per thread and stay open (closing evtchn would unbind every
  * port); `close()` releases what this platform mapped and bound.

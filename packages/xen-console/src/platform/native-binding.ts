@@ -66,6 +66,38 @@ export interface XenBinding {
    * ioctl and poll paths without Xen. 0, or -EBUSY while a grant is mapped or the poll is open.
    */
   setDevicePaths(gntdev: string, evtchn: string): number;
+
+  /**
+   * Opens `path` (`O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY`) as a non-blocking byte stream,
+   * for character devices Node cannot wrap in a net.Socket (the xenbus device). It starts
+   * polling for readability; `callback` gets (0, ready events), with STREAM_HANGUP when polling
+   * stopped on an error condition (read what is left to learn the end or the error), or
+   * (-errno, 0) after which polling has stopped. Returns the handle, -ENODEV when epoll refuses the descriptor (a regular file:
+   * not a device), or -errno of the open. An open stream keeps the process alive, like a socket.
+   */
+  streamOpen(path: string, callback: StreamReadyCallback): StreamHandle | number;
+  /** One non-blocking `read`: bytes read (> 0), 0 at the end, -EAGAIN when nothing is queued, or -errno (-EBADF once closed). */
+  streamRead(handle: StreamHandle, target: Uint8Array): number;
+  /** One non-blocking `write`: bytes written (> 0, maybe fewer), -EAGAIN when full, or -errno (-EBADF once closed). */
+  streamWrite(handle: StreamHandle, source: Uint8Array): number;
+  /** What to wait for next: STREAM_READABLE | STREAM_WRITABLE, 0 for nothing. 0 or -errno. */
+  streamPoll(handle: StreamHandle, events: number): number;
+  /** Stops the poll and closes the descriptor at once (a pending wait ends with it); idempotent. */
+  streamClose(handle: StreamHandle): void;
+}
+
+/** Readiness bits of `streamPoll` and its callback (libuv's UV_READABLE, UV_WRITABLE). */
+export const STREAM_READABLE = 1;
+export const STREAM_WRITABLE = 2;
+/** In the callback only: the device reported an error condition or hang-up (POLLERR); polling stopped. */
+export const STREAM_HANGUP = 4;
+
+/** Called with (0, ready events) or (-errno, 0) when polling failed and stopped. */
+export type StreamReadyCallback = (status: number, events: number) => void;
+
+/** An opaque byte-stream handle owned by the addon. */
+export interface StreamHandle {
+  readonly __xenStreamHandle: unique symbol;
 }
 
 /** Called with (0 | -errno, pending local ports, whether the event ring overflowed). */
@@ -110,5 +142,6 @@ export interface XenConstants {
 export const XEN_BINDING_FUNCTIONS = [
   'available', 'mapGrant', 'unmapGrant', 'pageMapped', 'pageLoadU32', 'pageStoreU32', 'pageRead', 'pageWrite',
   'pageFence', 'evtchnBindInterdomain', 'evtchnBindUnbound', 'evtchnNotify', 'evtchnUnbind', 'evtchnUnmask',
-  'evtchnPoll', 'pollClose', 'pollFd', 'allocTestPage', 'setDevicePaths',
+  'evtchnPoll', 'pollClose', 'pollFd', 'allocTestPage', 'setDevicePaths', 'streamOpen', 'streamRead', 'streamWrite',
+  'streamPoll', 'streamClose',
 ] as const satisfies readonly (keyof XenBinding)[];

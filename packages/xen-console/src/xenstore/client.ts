@@ -3,7 +3,7 @@ import type { TransactionOptions, WaitOptions, XsClient, XsOps, XsPerm, XsWatch 
 import { xsError } from './errors';
 import { encodeFrame, type XsFrame } from './frame';
 import { FrameDecoder } from './frame-decoder';
-import { XENSTORE_PAYLOAD_MAX } from './limits';
+import { XENSTORE_PAYLOAD_MAX, XS_HEADER_SIZE } from './limits';
 import { XsType } from './message-types';
 import { createOps, type RequestSender } from './ops';
 import { checkPath } from './path';
@@ -27,6 +27,15 @@ export interface XenstoreClientOptions {
   readonly watchQueueLimit?: number;
   /** How long `close()` waits for the server's side of the close handshake. Default 2000 ms. */
   readonly closeTimeoutMs?: number;
+  /**
+   * The connection is the Linux xenbus device (/dev/xen/xenbus), whose kernel side differs from
+   * xenstored in two ways (drivers/xen/xenbus/xenbus_dev_frontend.c): its message buffer holds
+   * the header too, so a payload may be at most 4096 - 16 bytes (more is E2BIG there, refused
+   * here first); and it answers WATCH and UNWATCH itself with a reply whose req_id is 0, which
+   * is matched to the oldest such request (the device handles requests one at a time, in order).
+   * Default false.
+   */
+  readonly xenbusDevice?: boolean;
 }
 
 /** Counters of what a (possibly hostile) server sent that the client ignored. */
@@ -68,6 +77,8 @@ export class XenstoreClient implements XsClient, RequestSender {
   private readonly ops: XsOps;
   private readonly watchQueueLimit: number;
   private readonly closeTimeoutMs: number;
+  private readonly xenbusDevice: boolean;
+  private readonly payloadMax: number;
   private failure: FlowError | undefined;
   private closing: Promise<void> | undefined;
   private resolveEnded!: (reason: FlowError) => void;
@@ -85,6 +96,8 @@ export class XenstoreClient implements XsClient, RequestSender {
     this.watchQueueLimit = options.watchQueueLimit ?? DEFAULT_WATCH_QUEUE_LIMIT;
     if (!Number.isInteger(this.watchQueueLimit) || this.watchQueueLimit < 1) throw new RangeError('watchQueueLimit must be an integer >= 1');
     this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.xenbusDevice = options.xenbusDevice ?? false;
+    this.payloadMax = this.xenbusDevice ? XENSTORE_PAYLOAD_MAX - XS_HEADER_SIZE : XENSTORE_PAYLOAD_MAX;
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
@@ -180,10 +193,10 @@ export class XenstoreClient implements XsClient, RequestSender {
   private async send(req: XsRequest, txId: number, payload: Buffer): Promise<Result<XsReply, FlowError>> {
     if (this.failure) return err(this.closedError());
     const context = describe(req, txId);
-    if (payload.length > XENSTORE_PAYLOAD_MAX) {
-      // xenstored kills a connection that sends more, so never send it.
+    if (payload.length > this.payloadMax) {
+      // xenstored kills a connection that sends more (the xenbus device refuses it), so never send it.
       return err(
-        new FlowError('limit', `xenstore ${context}: a payload of ${payload.length} bytes is over the limit of ${XENSTORE_PAYLOAD_MAX}`, {
+        new FlowError('limit', `xenstore ${context}: a payload of ${payload.length} bytes is over the limit of ${this.payloadMax}`, {
           code: 'E2BIG',
         }),
       );
@@ -273,7 +286,7 @@ export class XenstoreClient implements XsClient, RequestSender {
       else this.strayEvents += 1;
       return;
     }
-    const pending = this.pending.take(frame.reqId);
+    const pending = this.pending.take(frame.reqId) ?? this.kernelWatchReply(frame);
     if (!pending) {
       this.strayReplies += 1;
       return;
@@ -288,6 +301,14 @@ export class XenstoreClient implements XsClient, RequestSender {
     } else {
       pending.resolve(ok(reply.value));
     }
+  }
+
+  /** The xenbus device's own answer to WATCH or UNWATCH (req_id 0): the oldest request of that type. */
+  private kernelWatchReply(frame: XsFrame): ReturnType<PendingRequests['take']> {
+    if (!this.xenbusDevice || frame.reqId !== 0) return undefined;
+    if (frame.type === XsType.WATCH) return this.pending.takeOldest('WATCH');
+    if (frame.type === XsType.UNWATCH) return this.pending.takeOldest('UNWATCH');
+    return undefined;
   }
 
   private fail(reason: FlowError): void {

@@ -13,6 +13,7 @@ export {
   xenstoreOverDuplex,
   xenstoreOverFlow,
   xenstoredSocketPath,
+  xenbusDevicePath,
   DEFAULT_XENSTORED_RUNDIR,
   XENBUS_DEVICE_PATHS,
 } from './connect';

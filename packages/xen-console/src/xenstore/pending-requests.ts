@@ -33,6 +33,17 @@ export class PendingRequests {
     return p;
   }
 
+  /** The oldest pending request of `type` (ids are handed out in order; a Map keeps insertion order). */
+  takeOldest(type: XsRequestType): Pending | undefined {
+    for (const [id, p] of this.byId) {
+      if (p.type === type) {
+        this.byId.delete(id);
+        return p;
+      }
+    }
+    return undefined;
+  }
+
   failAll(error: FlowError): void {
     const all = [...this.byId.values()];
     this.byId.clear();
