@@ -114,6 +114,26 @@ test('a write-only flow reads EOF at once; a read-only file opens for reading on
   expect(!missing.ok && missing.error.kind).toBe('not-found');
 });
 
+test('close() of a regular file opened read-write flushes the writes and clunks without reading on to the end', async () => {
+  const tmp = tempDir();
+  const content = crypto.randomBytes(2 * 1024 * 1024);
+  fs.writeFileSync(path.join(tmp.dir, 'f'), content);
+  const s = await serve(exportDirectory(tmp.dir));
+  const c = await client(s.port);
+  // Read-ahead stops at 64 KiB, far short of the file's end.
+  const f = await open(c, 'f', { highWaterMark: 64 * 1024 });
+  expectOk(await f.write(Buffer.from('HEAD')), 'write');
+  expectOk(await f.close(), 'close');
+  expect(f.state).toBe('closed');
+  const now = fs.readFileSync(path.join(tmp.dir, 'f'));
+  expect(now.subarray(0, 4).toString()).toBe('HEAD');
+  expect(Buffer.compare(now.subarray(4), content.subarray(4))).toBe(0);
+  // The fid was clunked: the client can still open as many as it likes.
+  const again = await open(c, 'f', { mode: 'read' });
+  expect((await readAll(again, { maxBytes: 4 * 1024 * 1024 })).ok).toBe(true);
+  tmp.cleanup();
+});
+
 test('offset starts reading and writing of a regular file at that position', async () => {
   const tmp = tempDir();
   fs.writeFileSync(path.join(tmp.dir, 'f'), '0123456789');

@@ -20,7 +20,7 @@ import type { Client9p } from './client';
  * position. Two kinds of file:
  * - `file`, a regular file: reading ends (EOF) at the first 0-byte Rread, i.e. at the end of
  *   the file as it is then. `shutdownWrite` waits for the outstanding Twrites and stops writing;
- *   a file has no peer to tell.
+ *   a file has no peer to tell, so `close` does not wait for the reader to reach the end.
  * - `stream`, a file whose reads block until data comes (`flowFile` on the server, datakit's
  *   stream and ctl files): a 0-byte Rread means the server side ended its writing, and
  *   `shutdownWrite` sends a zero-length Twrite, the stream's end-of-stream mark.
@@ -116,6 +116,9 @@ export async function openFileFlow(client: Client9p, path: string, options: File
       label,
       highWaterMark: options.highWaterMark,
       writeClosed: o.access === 'read',
+      // A regular file has no peer whose end to wait for: close flushes the writes and clunks,
+      // however much of the file is still unread.
+      closeWaitsForPeer: o.stream,
     },
   );
   driver.start();
