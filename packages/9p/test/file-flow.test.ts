@@ -1,13 +1,16 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Flow, isEOF, readAll } from '@flow/core';
+import { type Flow, isEOF, pair, readAll } from '@flow/core';
 import {
   type Client9p,
   connect9p,
+  decode,
   type Dialect,
+  encode,
   exportDirectory,
   flowFile,
+  FrameReader,
   IOHDRSZ,
   type Message,
   readOnlyFile,
@@ -285,5 +288,53 @@ describe('diod as the server (a real 9P2000.L peer)', () => {
     expectOk(await w.close(), 'close writer');
     expect(Buffer.compare(fs.readFileSync(path.join(exportDir, 'out.bin')), content)).toBe(0);
     tmp.cleanup();
+  });
+});
+
+describe('a hostile server', () => {
+  /** A scripted 9P2000.L server on an in-memory pair that lies in its Rread and Rwrite counts. */
+  async function liar(): Promise<Client9p> {
+    const [a, b] = pair();
+    const reader = new FrameReader(b, 1 << 20);
+    const qid = { type: 0, version: 0, path: 1n };
+    void (async () => {
+      for (;;) {
+        const ev = await reader.next();
+        if (ev.kind !== 'frame') return;
+        const m = decode(ev.frame, '9P2000.L');
+        if (!m.ok) return;
+        const q = m.value;
+        const reply: Message | undefined =
+          q.type === 'Tversion' ? { type: 'Rversion', tag: q.tag, msize: q.msize, version: '9P2000.L' }
+          : q.type === 'Tattach' ? { type: 'Rattach', tag: q.tag, qid }
+          : q.type === 'Twalk' ? { type: 'Rwalk', tag: q.tag, qids: q.wnames.map(() => qid) }
+          : q.type === 'Tlopen' ? { type: 'Rlopen', tag: q.tag, qid, iounit: 0 }
+          : q.type === 'Tread' ? { type: 'Rread', tag: q.tag, data: new Uint8Array(q.count + 10) }
+          : q.type === 'Twrite' ? { type: 'Rwrite', tag: q.tag, count: q.data.length + 1 }
+          : q.type === 'Tclunk' ? { type: 'Rclunk', tag: q.tag }
+          : q.type === 'Tflush' ? { type: 'Rflush', tag: q.tag }
+          : undefined;
+        if (reply) await b.write(encode(reply, '9P2000.L'));
+      }
+    })();
+    const c = await connect9p(a, { msize: 8192 });
+    if (!c.ok) throw c.error;
+    clients.push(c.value);
+    return c.value;
+  }
+
+  test('an Rread longer than the Tread asked for fails the flow’s reads with a protocol error', async () => {
+    const c = await liar();
+    const f = await open(c, 'f', { mode: 'read' });
+    const r = await f.read();
+    expect(!r.ok && r.error.kind).toBe('protocol');
+  });
+
+  test('an Rwrite that claims more than the Twrite carried fails the flow’s writing with a protocol error', async () => {
+    const c = await liar();
+    const f = await open(c, 'f', { mode: 'write' });
+    await f.write(Buffer.from('data'));
+    const shut = await f.shutdownWrite();
+    expect(!shut.ok && shut.error.kind).toBe('protocol');
   });
 });
