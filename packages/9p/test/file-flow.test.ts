@@ -252,6 +252,22 @@ describe('the stream-file pair', () => {
     expect(got.ok && got.value[63 * 4096]).toBe(63);
   });
 
+  test('abort flushes the blocked Tread and clunks the fid; the server flow reads a reset', async () => {
+    const stream = flowFile();
+    const seen: string[] = [];
+    const s = await serve(new Vfs(staticDir({ stream: stream.file })), (dir, m) => {
+      if (dir === 'in' && (m.type === 'Tread' || m.type === 'Tflush' || m.type === 'Tclunk')) seen.push(m.type);
+    });
+    const c = await client(s.port);
+    const [a, b] = await Promise.all([open(c, 'stream'), stream.accept()]);
+    if (!b.ok) throw b.error;
+    while (!seen.includes('Tread')) await new Promise((r) => setTimeout(r, 5));
+    a.abort();
+    const r = await b.value.read();
+    expect(!r.ok && r.error.kind).toBe('reset');
+    expect(seen).toEqual(['Tread', 'Tflush', 'Tclunk']);
+  });
+
   test('closing the stream file refuses later opens with EBUSY', async () => {
     const { c, stream } = await setup();
     stream.close();
