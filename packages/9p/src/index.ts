@@ -35,6 +35,10 @@ export type { ExportOptions, IdPolicy } from './fs/host-export';
 export { Client9p, connect9p } from './client/client';
 export type { Connect9pOptions, DirectoryEntry, FileStat, StreamStep, UntaggedRequest } from './client/client';
 export { remoteError } from './client/errors';
+export { fileFlowCapabilities, openFileFlow } from './client/file-flow';
+export type { FileFlowOptions } from './client/file-flow';
+export { FLOW_FILE_CAPABILITIES, flowFile } from './fs/flow-file';
+export type { FlowFile, FlowFileOptions } from './fs/flow-file';
 export {
   Vfs,
   Published,

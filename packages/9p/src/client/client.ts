@@ -19,6 +19,7 @@ import { FrameReader } from '../wire/frame-reader';
 import type { MessageType } from '../wire/schema';
 import type { MessageOf, Qid, Reply, Request } from '../wire/types';
 import { remoteError } from './errors';
+import { openFileFlow, type FileFlowOptions } from './file-flow';
 
 export interface Connect9pOptions {
   /** What to attach to. Default ''. */
@@ -749,6 +750,14 @@ export class Client9p {
       const r = await this.call({ type: 'Twstat', fid, stat }, 'Rwstat');
       return r.ok ? ok(undefined) : r;
     });
+  }
+
+  /**
+   * Opens the file at `path` as a `Flow`: reads and writes at the stream position, EOF at the end
+   * of a regular file or when a stream file's writer ended (see `FileFlowOptions`).
+   */
+  openFlow(path: string, options?: FileFlowOptions): Promise<Result<Flow, FlowError>> {
+    return openFileFlow(this, path, options);
   }
 
   /** Ends the session: outstanding requests fail with `closed`, then the flow is closed. */

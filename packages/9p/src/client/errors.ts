@@ -17,6 +17,8 @@ const KINDS: Record<string, FlowErrorKind> = {
   ENFILE: 'limit',
   EMSGSIZE: 'limit',
   EPROTO: 'protocol',
+  ECONNRESET: 'reset',
+  EPIPE: 'closed',
 };
 
 /** The FlowError of a 9P error reply; `code` is the errno name, e.g. `ENOENT`. */

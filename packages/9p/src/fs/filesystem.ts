@@ -39,6 +39,8 @@ const MESSAGES: Partial<Record<ErrnoName, string>> = {
   EMSGSIZE: 'Message too long',
   EOPNOTSUPP: 'Operation not supported',
   ECANCELED: 'Operation canceled',
+  EPIPE: 'Broken pipe',
+  ECONNRESET: 'Connection reset by peer',
 };
 
 /** An error value for `name`, with the standard message unless one is given. */

@@ -23,6 +23,12 @@ export interface VfsFile {
   readonly kind: 'file';
   /** Report the execute bits (0o755 instead of 0o644). */
   readonly exec?: boolean;
+  /**
+   * A stream, not a sequence of bytes at offsets: reads block until data comes and 0 bytes means
+   * the writer ended (see `flowFile`). Reported as QT.APPEND in the qid, which tells a client
+   * such as `Client9p.openFlow` that offsets mean nothing.
+   */
+  readonly stream?: boolean;
   /** Current length, for getattr/stat. */
   length(): bigint;
   /** Opens the file; each open gets its own state (a command's result belongs to the fid). */
@@ -343,7 +349,7 @@ export class Vfs implements Filesystem {
       ino = this.nextIno++;
       this.inos.set(inode, ino);
     }
-    const type = inode.kind === 'dir' ? QT.DIR : inode.kind === 'symlink' ? QT.SYMLINK : QT.FILE;
+    const type = inode.kind === 'dir' ? QT.DIR : inode.kind === 'symlink' ? QT.SYMLINK : inode.stream ? QT.APPEND : QT.FILE;
     return { type, version: 0, path: ino };
   }
 

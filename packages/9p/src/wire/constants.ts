@@ -160,6 +160,7 @@ export const ERRNO = {
   ESPIPE: 29,
   EROFS: 30,
   EMLINK: 31,
+  EPIPE: 32,
   ERANGE: 34,
   ENAMETOOLONG: 36,
   ENOSYS: 38,
@@ -170,6 +171,7 @@ export const ERRNO = {
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
+  ECONNRESET: 104,
   ETIMEDOUT: 110,
   ECANCELED: 125,
 } as const;

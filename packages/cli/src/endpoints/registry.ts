@@ -2,13 +2,16 @@ import { UsageError } from '../usage-error';
 import type { Endpoint, EndpointFamily } from './endpoint';
 import { consoleFamily } from './console';
 import { hvsockFamily } from './hvsock';
+import { ninepFamily } from './ninep';
 import { xenConsoleFamily } from './xen-console';
 import { tcpFamily } from './tcp';
 
 /** Every scheme the command knows; each transport package adds its family here. */
-export const families: readonly EndpointFamily[] = [tcpFamily, consoleFamily, hvsockFamily, xenConsoleFamily()];
+export const families: readonly EndpointFamily[] = [tcpFamily, consoleFamily, hvsockFamily, xenConsoleFamily(), ninepFamily];
 
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+// A scheme starts with a letter (RFC 3986), except `9p`, which is known by that name: one that
+// starts with a digit counts only before `//`, so that `127.0.0.1:80` still reads as a bare address.
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*|[0-9][A-Za-z0-9+.-]*(?=:\/\/)):/;
 
 /**
  * Parses an endpoint URI for a role, or throws a usage error that names the wrong part and
