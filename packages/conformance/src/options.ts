@@ -2,7 +2,12 @@ import type { Flow, FlowCapabilities } from '@flow/core';
 
 /** Two connected ends of one transport: what `a` writes, `b` reads, and the other way round. */
 export interface FlowPair {
+  /**
+   * One end; when no capabilities are passed in the options, the suite takes the declared ones
+   * from `a` of the first pair (both ends must then report the same).
+   */
   readonly a: Flow;
+  /** The other end, connected to `a`; its capabilities must equal the declared ones too. */
   readonly b: Flow;
   /** Releases whatever the factory set up besides the flows (a listener, a temp dir). */
   readonly cleanup?: () => Promise<void> | void;
@@ -25,6 +30,10 @@ export type ConformanceCheck =
   | 'read-signal'
   | 'language';
 
+/**
+ * What {@link describeFlowConformance} needs to register the suite for one transport: a name, a
+ * factory of connected pairs, and optionally the declared capabilities, limits and skipped checks.
+ */
 export interface ConformanceOptions {
   /** Title of the jest `describe` block. */
   readonly name: string;

@@ -13,9 +13,16 @@ export type AnyConsole = StdioConsole | PtyConsole | SerialConsole | MemoryConso
 export interface ConnectOptions {
   /** What `log` appends, for every backend (each has its own default otherwise). */
   readonly lineEnding?: LineEnding;
+  /** Options for a `stdio` name; the name's own parameters take precedence over them. */
   readonly stdio?: StdioOptions;
+  /** Options for a `pty:` name (such as `env` or `module`); the name's parameters take precedence. */
   readonly pty?: PtyOptions;
+  /** Options for a `serial:` name (such as `binding` or `lock`); the name's parameters take precedence. */
   readonly serial?: SerialOptions;
+  /**
+   * Options for a `memory` name; the name's parameters take precedence. `connect` returns the
+   * first end of the pair; the other is its `peer`.
+   */
   readonly memory?: MemoryConsoleOptions;
 }
 

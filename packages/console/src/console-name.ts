@@ -4,28 +4,69 @@ import type { DataBits, Parity, SerialSettings, StopBits } from './serial';
 
 /** What a console name asks for, before anything is opened. */
 export type ConsoleSpec =
-  | { readonly backend: 'stdio'; readonly options: StdioNameOptions }
-  | { readonly backend: 'pty'; readonly command: string; readonly options: PtyNameOptions }
-  | { readonly backend: 'serial'; readonly path: string; readonly options: SerialNameOptions }
-  | { readonly backend: 'memory'; readonly options: MemoryNameOptions };
+  | {
+      /** The process's stdin and stdout. */
+      readonly backend: 'stdio';
+      /** The parameters after `?`, parsed and checked; absent ones are left out. */
+      readonly options: StdioNameOptions;
+    }
+  | {
+      /** A program under a pseudo-terminal. */
+      readonly backend: 'pty';
+      /** The program after `pty:`, percent-decoded; not empty, no NUL byte, not yet looked up in `PATH`. */
+      readonly command: string;
+      /** The parameters after `?`, parsed and checked; absent ones are left out. */
+      readonly options: PtyNameOptions;
+    }
+  | {
+      /** A serial port or tty device. */
+      readonly backend: 'serial';
+      /** The device after `serial:`, percent-decoded; not empty, no NUL byte, not yet opened. */
+      readonly path: string;
+      /** The parameters after `?`, parsed and checked; absent ones are left out. */
+      readonly options: SerialNameOptions;
+    }
+  | {
+      /** One end of an in-memory console pair. */
+      readonly backend: 'memory';
+      /** The parameters after `?`, parsed and checked; absent ones are left out. */
+      readonly options: MemoryNameOptions;
+    };
 
 interface Common {
+  /** `lineEnding=lf|crlf|cr` (any case): what `log` appends, instead of the backend's default. */
   lineEnding?: LineEnding;
 }
+/** The parameters a `stdio` name may carry: `raw`, `shutdown` and `lineEnding`. */
 export interface StdioNameOptions extends Common {
+  /** `raw=true|false` (or `1|0`, `yes|no`): as `StdioOptions.raw`. */
   raw?: boolean;
+  /** `shutdown=end|keep-open`: as `StdioOptions.shutdown`. */
   shutdown?: 'end' | 'keep-open';
 }
+/** The parameters a `pty:` name may carry: `arg` (repeatable), `cols`, `rows`, `cwd`, `term`, `eof` and `lineEnding`. */
 export interface PtyNameOptions extends Common {
+  /** The values of every `arg=` parameter, in order: the program's arguments. */
   args?: string[];
+  /** `cols=`: terminal width, an integer from 1 to 65535. */
   cols?: number;
+  /** `rows=`: terminal height, an integer from 1 to 65535. */
   rows?: number;
+  /** `cwd=`: the program's working directory; may not be empty. */
   cwd?: string;
+  /** `term=`: `TERM` for the program; may not be empty. */
   term?: string;
+  /** `eof=eof-char|none`: what `shutdownWrite` sends, as `PtyOptions.eof`. */
   eof?: 'eof-char' | 'none';
 }
+/**
+ * The parameters a `serial:` name may carry: `baud` (here `baudRate`, an integer from 1 to
+ * 100000000), `dataBits`, `parity`, `stopBits`, `rtscts`, `xon`, `xoff` and `lineEnding`.
+ */
 export interface SerialNameOptions extends Common, Partial<{ -readonly [K in keyof SerialSettings]: SerialSettings[K] }> {}
+/** The parameters a `memory` name may carry: `capacity` and `lineEnding`. */
 export interface MemoryNameOptions extends Common {
+  /** `capacity=`: bytes each direction holds before writes wait, an integer from 1 to 2^30. */
   capacity?: number;
 }
 

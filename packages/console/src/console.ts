@@ -11,6 +11,7 @@ export type ConsoleBackend = 'stdio' | 'pty' | 'serial' | 'memory';
  * `log` drops its line silently.
  */
 export interface Console extends Flow {
+  /** Which backend this console runs on: narrow an `AnyConsole` on it to reach its own members. */
   readonly backend: ConsoleBackend;
   /** What `log` appends to each line. */
   readonly lineEnding: LineEnding;

@@ -3,6 +3,7 @@ import type { Console } from './console';
 import { ConsoleFlow } from './console-flow';
 import { checkLineEnding, type LineEnding } from './line-ending';
 
+/** Options of `consolePair`; they apply to both ends. */
 export interface MemoryConsoleOptions {
   /** What `log` appends on both ends. Default `\n`. */
   readonly lineEnding?: LineEnding;
@@ -16,7 +17,9 @@ export interface MemoryConsoleOptions {
 
 /** One end of an in-memory console pair; `peer` is the other end. */
 export interface MemoryConsole extends Console {
+  /** Always `memory` for this kind of console. */
   readonly backend: 'memory';
+  /** The other end of the pair: it reads what this end writes or logs, and the other way round. */
   readonly peer: MemoryConsole;
 }
 

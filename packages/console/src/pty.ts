@@ -22,6 +22,7 @@ import { checkLineEnding, type LineEnding } from './line-ending';
 import { loadPtyModule, type PtyModule, type PtyProcess } from './pty-module';
 import { holdTerminal, type TerminalHold } from './terminal-hold';
 
+/** How `connectPty` starts the program: its arguments, terminal, environment, and how it is stopped. */
 export interface PtyOptions {
   /** Arguments of the program. */
   readonly args?: readonly string[];
@@ -51,11 +52,13 @@ export interface PtyOptions {
   readonly highWaterMark?: number;
   /** A loaded `node-pty` compatible module; default: `@lydell/node-pty`, else `node-pty`. */
   readonly module?: PtyModule;
+  /** The console's `label`, for logs. Default `pty <command> (pid <pid>)`. */
   readonly label?: string;
 }
 
 /** How the program under the PTY ended. */
 export interface PtyExit {
+  /** The exit code node-pty reports for the program (0 for a successful exit). */
   readonly exitCode: number;
   /** The signal number that killed it, if one did. */
   readonly signal: number | undefined;
@@ -63,9 +66,13 @@ export interface PtyExit {
 
 /** A program running under a pseudo-terminal, as a console. */
 export interface PtyConsole extends Console {
+  /** Always `pty` for this kind of console. */
   readonly backend: 'pty';
+  /** Process id of the program; it leads its own process group, which `disconnect` and `abort` signal. */
   readonly pid: number;
+  /** Current width of the terminal in columns: the `cols` option, or the last `resize`. */
   readonly cols: number;
+  /** Current height of the terminal in rows: the `rows` option, or the last `resize`. */
   readonly rows: number;
   /** Changes the window size (the program gets SIGWINCH). `closed` after the program exited. */
   resize(cols: number, rows: number): Result<void, FlowError>;

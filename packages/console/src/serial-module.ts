@@ -3,32 +3,61 @@ import { loadOptional } from './optional-module';
 
 /** The options the serial binding opens a port with. */
 export interface SerialOpenOptions {
+  /** The device to open, e.g. `/dev/ttyS0`. */
   path: string;
+  /** Line speed in bits per second. */
   baudRate: number;
+  /** Data bits per character. */
   dataBits: 5 | 6 | 7 | 8;
+  /** Stop bits after each character. */
   stopBits: 1 | 1.5 | 2;
+  /** `none`, `even`, `odd`, `mark` or `space`. */
   parity: string;
+  /** Hardware flow control (RTS/CTS). */
   rtscts: boolean;
+  /** Honour XON/XOFF from the device. */
   xon: boolean;
+  /** Send XON/XOFF to the device. */
   xoff: boolean;
+  /** Drop DTR when the port is closed. */
   hupcl: boolean;
+  /** Take an exclusive lock on the device. */
   lock: boolean;
 }
 
 /** An open port of `@serialport/bindings-cpp` (the binding layer under `serialport`). */
 export interface SerialBindingPort {
+  /** True from `open` until `close`. */
   readonly isOpen: boolean;
   /** The device descriptor (unix bindings). */
   readonly fd?: number | null;
-  read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }>;
+  /**
+   * Reads up to `length` bytes into `buffer` at `offset`, resolving once some arrived; rejects
+   * with an error whose `canceled` is true when the port is closed meanwhile.
+   */
+  read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+  ): Promise<{
+    /** The buffer that was passed in. */
+    buffer: Buffer;
+    /** How many bytes were read into it, from `offset`. */
+    bytesRead: number;
+  }>;
+  /** Writes all of `buffer`; resolves once the OS took it. */
   write(buffer: Buffer): Promise<void>;
+  /** Resolves once everything written was transmitted (tcdrain). */
   drain(): Promise<void>;
+  /** Changes the baud rate of the open port. */
   update(options: { baudRate: number }): Promise<void>;
+  /** Closes the port; a pending `read` rejects as canceled. */
   close(): Promise<void>;
 }
 
 /** What this package needs from a serial binding: `open` only (never `list`). */
 export interface SerialBinding {
+  /** Opens the device with `options`; rejects when it cannot (`connectSerial` maps that to a typed error). */
   open(options: SerialOpenOptions): Promise<SerialBindingPort>;
 }
 

@@ -19,8 +19,11 @@ import { writeAllToFd } from './fd-writer';
 import { checkLineEnding, type LineEnding } from './line-ending';
 import { loadSerialBinding, type SerialBinding, type SerialBindingPort } from './serial-module';
 
+/** Parity bit of each character: none, even, odd, always 1 (`mark`) or always 0 (`space`). */
 export type Parity = 'none' | 'even' | 'odd' | 'mark' | 'space';
+/** Data bits per character. */
 export type DataBits = 5 | 6 | 7 | 8;
+/** Stop bits after each character. */
 export type StopBits = 1 | 1.5 | 2;
 
 /** Line settings of a serial port. */
@@ -41,6 +44,10 @@ export interface SerialSettings {
   readonly xoff: boolean;
 }
 
+/**
+ * How `connectSerial` opens the device: the line settings (each defaults as in `SerialSettings`),
+ * locking, buffering, and the binding to use.
+ */
 export interface SerialOptions extends Partial<SerialSettings> {
   /** What `log` appends. Default `\r\n`, as serial terminals expect. */
   readonly lineEnding?: LineEnding;
@@ -54,13 +61,17 @@ export interface SerialOptions extends Partial<SerialSettings> {
   readonly highWaterMark?: number;
   /** A serial binding (the `open` of `@serialport/bindings-cpp`); default: `serialport`'s. */
   readonly binding?: SerialBinding;
+  /** The console's `label`, for logs. Default `serial <path> <baudRate>`. */
   readonly label?: string;
 }
 
 /** A serial port or tty device, as a console. */
 export interface SerialConsole extends Console {
+  /** Always `serial` for this kind of console. */
   readonly backend: 'serial';
+  /** The device path the console was opened on. */
   readonly path: string;
+  /** The line settings in effect, defaults filled in; `baudRate` follows `setBaudRate`. */
   readonly settings: SerialSettings;
   /** Changes the baud rate of the open port. */
   setBaudRate(baudRate: number): Promise<Result<void, FlowError>>;

@@ -21,6 +21,7 @@ import { ConsoleFlow } from './console-flow';
 import { checkLineEnding, type LineEnding } from './line-ending';
 import { RawModeGuard, isTTYInput } from './raw-mode';
 
+/** How `connectStdio` opens the console: its streams, raw mode, and what shutdown and release do to them. */
 export interface StdioOptions {
   /** Where input comes from. Default `process.stdin`. */
   readonly input?: Readable;
@@ -48,11 +49,13 @@ export interface StdioOptions {
   readonly closeStreams?: boolean;
   /** Bytes buffered for readers before the input is paused. Default 256 KiB. */
   readonly highWaterMark?: number;
+  /** The console's `label`, for logs. Default `stdio (tty)` when the input is a TTY, else `stdio`. */
   readonly label?: string;
 }
 
 /** A console on a pair of streams, by default the process's stdin and stdout. */
 export interface StdioConsole extends Console {
+  /** Always `stdio` for this kind of console. */
   readonly backend: 'stdio';
   /** Whether the input is a TTY. */
   readonly isTTY: boolean;

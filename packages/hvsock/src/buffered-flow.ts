@@ -14,6 +14,7 @@ import {
 import { errnoError } from './errors';
 import { EAGAIN, type NonBlockingSocket } from './socket';
 
+/** Options of `bufferedFlow`: the sizes that bound its memory, and what the flow declares. */
 export interface BufferedFlowOptions {
   /**
    * The most bytes one system call reads or writes. Upstream's default is 8 KiB because Hyper-V
@@ -25,11 +26,15 @@ export interface BufferedFlowOptions {
    * and accepted from writers and not yet taken by the socket. Default 256 KiB.
    */
   readonly bufferSize?: number;
+  /** The flow's `label`, for logs. Default: the socket's own `label`. */
   readonly label?: string;
+  /** What the flow declares as its `capabilities`; the socket's kind decides them. */
   readonly capabilities: FlowCapabilities;
 }
 
+/** Default `messageSize`: 65536 bytes (64 KiB) per read or write system call. */
 export const DEFAULT_MESSAGE_SIZE = 64 * 1024;
+/** Default `bufferSize`: 262144 bytes (256 KiB) queued in each direction. */
 export const DEFAULT_BUFFER_SIZE = 256 * 1024;
 /** Reads per readiness event before yielding to the loop, so one busy socket cannot starve others. */
 const READS_PER_EVENT = 32;

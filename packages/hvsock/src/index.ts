@@ -24,6 +24,7 @@ export type { VsockListener, VsockListenOptions } from './vsock/listen';
 export { localCid } from './vsock/local-cid';
 export { loadVsockBinding, vsockBindingLocation } from './native/load';
 export type { PollHandle, VsockBinding, VsockConstants } from './native/binding';
+export type { AddonLocation, AddonOrigin } from './native/locate';
 // Hybrid vsock (Firecracker, Cloud Hypervisor, vhost-device-vsock, Kata).
 export { connectHybrid, DEFAULT_HYBRID_TIMEOUT_MS } from './hybrid/connect';
 export type { HybridConnectOptions } from './hybrid/connect';
@@ -54,7 +55,7 @@ export type { HypervConnectOptions } from './hyperv/connect';
 export { listenHyperv, listenHypervOn } from './hyperv/listen';
 export type { HypervHost } from './hyperv/host';
 export { loadHypervBinding } from './hyperv/load';
-export type { HypervBinding, HypervConstants, HypervSocketHandle } from './hyperv/binding';
+export type { HypervAcceptCallback, HypervBinding, HypervConstants, HypervSocketHandle } from './hyperv/binding';
 export { GUEST_COMMUNICATION_SERVICES_KEY, registerServiceCommand, vmIdLookupCommand } from './hyperv/powershell';
 export { WINDOWS_ERRORS, windowsError, windowsSocketError } from './hyperv/wsa-errors';
 export type { WindowsErrorInfo } from './hyperv/wsa-errors';

@@ -19,6 +19,7 @@ export interface SocketFlowOptions {
   readonly closeTimeoutMs?: number;
 }
 
+/** Default `closeTimeoutMs`: 30000 ms for `close()` to wait for the peer before it aborts. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 /** A buffered flow over a kernel hypervisor socket, with its addresses and a bounded close. */

@@ -12,7 +12,9 @@ export const SOCKADDR_HV_SIZE = 36;
 
 /** The fields of `SOCKADDR_HV` that carry meaning, as GUID text. */
 export interface SockaddrHv {
+  /** `VmId`: the VM's GUID (decoded ones are canonical lowercase text). */
   readonly vmId: string;
+  /** `ServiceId`: the service's GUID (decoded ones are canonical lowercase text). */
   readonly serviceId: string;
 }
 

@@ -5,6 +5,7 @@
 
 /** Linux AF_VSOCK: a context id and a port, both u32. */
 export interface VsockAddress {
+  /** Tells a vsock address from the other kinds; its URI scheme is `vsock:`. */
   readonly kind: 'vsock';
   /** 0xffffffff = any (listen on every CID), 0 = hypervisor, 1 = local (loopback), 2 = host, >= 3 a guest. */
   readonly cid: number;
@@ -20,6 +21,7 @@ export interface VsockAddress {
  * binds `<path>_<port>`.
  */
 export interface HybridVsockAddress {
+  /** Tells a hybrid-vsock address from the other kinds; its URI scheme is `hybrid-vsock:`. */
   readonly kind: 'hybrid-vsock';
   /** The VMM's Unix socket (`uds_path` in Firecracker, `socket=` in Cloud Hypervisor). */
   readonly path: string;
@@ -33,9 +35,11 @@ export interface HybridVsockAddress {
 
 /** Hyperkit's virtio-sock: a directory of Unix sockets on a macOS host. */
 export interface HyperkitAddress {
+  /** Tells a Hyperkit address from the other kinds; its URI scheme is `hyperkit:`. */
   readonly kind: 'hyperkit';
   /** The VM's socket directory (`path=` of `-s N,virtio-sock,...`). */
   readonly dir: string;
+  /** The guest's vsock port (connect) or the port guests connect to on the host (listen), a u32. */
   readonly port: number;
   /** The guest's CID written in the connect header; default 3. */
   readonly cid?: number;
@@ -49,6 +53,7 @@ export interface HyperkitAddress {
 
 /** Hyper-V sockets (AF_HYPERV on Windows): a VM id and a service id, both GUIDs in canonical lowercase text. */
 export interface HypervAddress {
+  /** Tells a Hyper-V address from the other kinds; its URI scheme is `hvsock:`. */
   readonly kind: 'hvsock';
   /** A VM GUID or a well-known one (wildcard, children, loopback, parent, silohost, broadcast). */
   readonly vmId: string;
@@ -56,4 +61,5 @@ export interface HypervAddress {
   readonly serviceId: string;
 }
 
+/** Any hypervisor-socket address; narrow it on `kind`. */
 export type HvsockAddress = VsockAddress | HybridVsockAddress | HyperkitAddress | HypervAddress;

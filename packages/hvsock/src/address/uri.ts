@@ -43,6 +43,7 @@ const MIN_GUEST_CID = 3;
 /** Docker Desktop's hyperkit VM directory under `$HOME`, as linuxkit/virtsock's `docker` socket mode names it. */
 const DOCKER_DESKTOP_VM_DIR = 'Library/Containers/com.docker.docker/Data/vms/0';
 
+/** Options of `parseAddress`. */
 export interface ParseAddressOptions {
   /** The home directory that `hyperkit://docker:PORT` resolves under; default `os.homedir()`. */
   readonly home?: string;

@@ -53,7 +53,9 @@ export function cidName(cid: number): string {
 
 /** The fields of `struct sockaddr_vm` that carry meaning. */
 export interface SockaddrVm {
+  /** `svm_cid`: the context id, a u32. */
   readonly cid: number;
+  /** `svm_port`: the port, a u32. */
   readonly port: number;
   /** `svm_flags`; only `VMADDR_FLAG_TO_HOST` is defined. Default 0. */
   readonly flags?: number;

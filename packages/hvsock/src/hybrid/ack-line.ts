@@ -12,15 +12,30 @@ export type AckLineProblem = 'malformed' | 'too-long';
 /** The outcome of feeding bytes to an `AckLineReader`. */
 export type AckLineStep =
   /** No newline yet; feed more. */
-  | { readonly status: 'incomplete' }
+  | {
+      /** Nothing decided yet: no newline came, and there is room for more. */
+      readonly status: 'incomplete';
+    }
   /**
    * A well-formed `OK <n>\n`: `ackPort` is the number (opaque: Firecracker and Cloud Hypervisor
    * send the host-side port they assigned, in [2^30, 2^31); vhost-device-vsock the guest port).
    * `rest` holds the bytes of the last chunk after the newline: the first stream data.
    */
-  | { readonly status: 'ok'; readonly ackPort: number; readonly rest: Uint8Array }
+  | {
+      /** A well-formed acknowledgement. */
+      readonly status: 'ok';
+      /** The number after `OK`, a u32; opaque (see above). */
+      readonly ackPort: number;
+      /** The bytes of the last chunk after the newline (a view into it, not a copy): the first stream data. */
+      readonly rest: Uint8Array;
+    }
   /** Not an acknowledgement; `line` is what came (at most MAX_ACK_LINE_BYTES bytes). */
-  | { readonly status: AckLineProblem; readonly line: Uint8Array };
+  | {
+      /** `too-long`: no newline within MAX_ACK_LINE_BYTES bytes; `malformed`: a line that is not `OK <n>` with a u32. */
+      readonly status: AckLineProblem;
+      /** The bytes received (a copy): the whole line with its newline when `malformed`. */
+      readonly line: Uint8Array;
+    };
 
 /**
  * Parses one acknowledgement line without its `\n`: `OK`, in any case, then blanks, then a
@@ -53,6 +68,10 @@ export class AckLineReader {
     return this.held.slice(0, this.length);
   }
 
+  /**
+   * Feeds the next chunk of the reply: `incomplete` while no newline came and there is room, else
+   * the outcome. Throws when called again after an outcome (a programmer error).
+   */
   push(chunk: Uint8Array): AckLineStep {
     if (this.done) throw new Error('AckLineReader was fed after it finished');
     const room = MAX_ACK_LINE_BYTES - this.length;

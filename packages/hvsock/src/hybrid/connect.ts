@@ -12,6 +12,7 @@ import { HybridFlow, type HybridVsockFlow } from './hybrid-flow';
 /** Handshake deadline when neither the address nor the options give one. Firecracker gives the guest 2 s to accept. */
 export const DEFAULT_HYBRID_TIMEOUT_MS = 5000;
 
+/** Options of `connectHybrid`: buffering, cancellation and the handshake deadline. */
 export interface HybridConnectOptions {
   /** Bytes buffered for readers before the socket is paused. Default 256 KiB. */
   readonly bufferSize?: number;

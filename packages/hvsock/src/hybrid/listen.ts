@@ -7,6 +7,7 @@ import { HYBRID_VSOCK_CAPABILITIES } from './capabilities';
 import { checkVsockPort } from './connect-line';
 import { hybridListenPath } from './paths';
 
+/** Options of `listenHybrid`: those of every Unix-socket listener. */
 export type HybridListenOptions = UnixListenOptions;
 
 /**

@@ -12,6 +12,7 @@ import { hyperkitConnectPath } from './paths';
 /** Connect deadline when the options give none. */
 export const DEFAULT_HYPERKIT_TIMEOUT_MS = 5000;
 
+/** Options of `connectHyperkit`: buffering, cancellation and the connect deadline. */
 export interface HyperkitConnectOptions {
   /** Bytes buffered for readers before the socket is paused. Default 256 KiB. */
   readonly bufferSize?: number;

@@ -22,7 +22,14 @@ export function encodeHyperkitHeader(cid: number, port: number): Buffer {
  * Reads a Hyperkit connect header (for peers that stand in for Hyperkit): exactly 18 bytes,
  * `%08x.%08x\n`, either case of hex digits. Undefined for anything else.
  */
-export function decodeHyperkitHeader(bytes: Uint8Array): { readonly cid: number; readonly port: number } | undefined {
+export function decodeHyperkitHeader(bytes: Uint8Array):
+  | {
+      /** The CID from the first eight hex digits. */
+      readonly cid: number;
+      /** The vsock port from the last eight hex digits. */
+      readonly port: number;
+    }
+  | undefined {
   if (bytes.length !== HYPERKIT_HEADER_BYTES) return undefined;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const match = /^([0-9a-fA-F]{8})\.([0-9a-fA-F]{8})\n$/.exec(text);

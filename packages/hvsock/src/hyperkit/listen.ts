@@ -7,6 +7,7 @@ import { wrapUnixSocket } from '../unix/socket-flow';
 import { HYPERKIT_CAPABILITIES } from './capabilities';
 import { hyperkitListenPath } from './paths';
 
+/** Options of `listenHyperkit`: those of every Unix-socket listener. */
 export type HyperkitListenOptions = UnixListenOptions;
 
 /** Guest → host connections on one port; `path` is `<dir>/00000002.<port %08x>`. */

@@ -16,6 +16,7 @@
  * - A wrong argument type throws (TypeError / RangeError); that is a programmer error.
  */
 export interface HypervBinding {
+  /** The constants the addon was compiled with. */
   readonly hvConstants: HypervConstants;
   /** `WSASocket(AF_HYPERV, SOCK_STREAM, HV_PROTOCOL_RAW, WSA_FLAG_OVERLAPPED)`, on the completion port. */
   hvSocket(): HypervSocketHandle | number;
@@ -23,7 +24,9 @@ export interface HypervBinding {
   hvSetConnectTimeout(socket: HypervSocketHandle, ms: number): number;
   /** `HVSOCKET_CONNECTED_SUSPEND` (1: the connection survives a VM pause): 0 or -error. */
   hvSetConnectedSuspend(socket: HypervSocketHandle, on: 0 | 1): number;
+  /** `bind` to the VM id and service id (16-byte GUIDs): 0 or -error. */
   hvBind(socket: HypervSocketHandle, vmId: Uint8Array, serviceId: Uint8Array): number;
+  /** `listen` with `backlog` (an integer of at least 1, else a RangeError): 0 or -error. */
   hvListen(socket: HypervSocketHandle, backlog: number): number;
   /** `AcceptEx`; the callback gets the new socket and the peer's VM and service ids. */
   hvAccept(socket: HypervSocketHandle, callback: HypervAcceptCallback): number;
@@ -51,14 +54,21 @@ export type HypervAcceptCallback = (status: number, socket?: HypervSocketHandle,
 
 /** An opaque socket owned by the addon; closed by `hvClose`, or when it is garbage-collected. */
 export interface HypervSocketHandle {
+  /** A type-only brand, absent at run time: only the addon makes socket handles. */
   readonly __hypervSocket: unique symbol;
 }
 
+/** The Windows values the addon was compiled with, as numbers. */
 export interface HypervConstants {
+  /** The socket family of Hyper-V sockets (34). */
   readonly AF_HYPERV: number;
+  /** The protocol of Hyper-V stream sockets (1), also the level of their socket options. */
   readonly HV_PROTOCOL_RAW: number;
+  /** The longest connect timeout Windows accepts, in ms (300000, 5 minutes). */
   readonly HVSOCKET_CONNECT_TIMEOUT_MAX: number;
+  /** The size of `SOCKADDR_HV` in bytes (36). */
   readonly SOCKADDR_HV_SIZE: number;
+  /** `WSA_OPERATION_ABORTED` (995): operations still pending at `hvClose` end with its negation, -995. */
   readonly WSA_OPERATION_ABORTED: number;
 }
 

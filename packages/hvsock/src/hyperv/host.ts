@@ -9,7 +9,9 @@ import { hypervUnsupportedError } from './unsupported';
  * functions use the running process; tests pass a Windows host backed by a double of the addon.
  */
 export interface HypervHost {
+  /** The operating system; anything but `win32` makes Hyper-V calls return `unsupported`. */
   readonly platform: NodeJS.Platform;
+  /** Loads the Windows addon, or returns the error that says why it cannot; called only on `win32`. */
   readonly loadBinding: () => Result<HypervBinding, FlowError>;
 }
 

@@ -21,6 +21,10 @@ export interface HypervListener extends Listener<HypervAddress> {
   /** Live flows that came from this listener (accepted or still queued). */
   readonly connections: number;
   accept(options?: AcceptOptions): Promise<Result<HvsockFlow, FlowError>>;
+  /**
+   * `for await (const flow of listener)`: each accepted flow in turn. The loop ends, without
+   * throwing, at the first `accept` that fails: after `close`, or when the listener failed.
+   */
   [Symbol.asyncIterator](): AsyncIterator<HvsockFlow>;
   /** Stop accepting: the socket is closed, live flows are untouched. */
   close(): Promise<void>;

@@ -23,6 +23,10 @@ export interface VsockListener extends Listener<VsockAddress> {
   /** Live flows that came from this listener (accepted or still queued). */
   readonly connections: number;
   accept(options?: AcceptOptions): Promise<Result<SocketFlow, FlowError>>;
+  /**
+   * `for await (const flow of listener)`: each accepted flow in turn. The loop ends, without
+   * throwing, at the first `accept` that fails: after `close`, or when the listener failed.
+   */
   [Symbol.asyncIterator](): AsyncIterator<SocketFlow>;
   /** Stop accepting: the socket is closed, live flows are untouched. */
   close(): Promise<void>;
