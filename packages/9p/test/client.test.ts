@@ -178,3 +178,44 @@ describe('host export read paths', () => {
     expect(() => exportDirectory('/', { syncReadMax: -1 })).toThrow(RangeError);
   });
 });
+
+describe('a peer that does not speak 9P', () => {
+  async function withPeer(greeting: Buffer, run: (port: number) => Promise<void>): Promise<void> {
+    // It answers once and then keeps the connection open: a client that waited for the rest of
+    // the "frame" (or for the close) would hang here.
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => undefined);
+      s.once('data', () => s.write(greeting));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await run((server.address() as net.AddressInfo).port);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  }
+
+  const dialTcp = async (port: number) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    await new Promise((r) => socket.once('connect', r));
+    return fromDuplex(socket);
+  };
+
+  test('an HTTP answer is a protocol error at once, saying what was sent', async () => {
+    await withPeer(Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), async (port) => {
+      const r = await connect9p(await dialTcp(port));
+      expect(r.ok ? 'connected' : r.error.kind).toBe('protocol');
+      expect(r.ok ? '' : r.error.message).toMatch(/more than msize .* allows: not a 9P server\? it sent text: "HTTP\/1.1 400 Bad"/);
+    });
+  });
+
+  test('binary garbage is a protocol error at once, with its first bytes in hex', async () => {
+    await withPeer(Buffer.from('ffffff7f0102030405060708', 'hex'), async (port) => {
+      const r = await connect9p(await dialTcp(port));
+      expect(r.ok ? 'connected' : r.error.message).toMatch(/reply of 2147483647 bytes, .*it began with ffffff7f01020304/);
+    });
+  });
+});

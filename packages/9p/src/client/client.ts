@@ -18,7 +18,7 @@ import {
 import { FrameReader } from '../wire/frame-reader';
 import type { MessageType } from '../wire/schema';
 import type { MessageOf, Qid, Reply, Request } from '../wire/types';
-import { remoteError } from './errors';
+import { oversizeReplyError, remoteError } from './errors';
 import { openFileFlow, type FileFlowOptions } from './file-flow';
 
 export interface Connect9pOptions {
@@ -144,7 +144,7 @@ export class Client9p {
     msize: number,
   ) {
     this.msizeValue = msize;
-    this.reader = new FrameReader(flow, msize);
+    this.reader = new FrameReader(flow, msize, false);
     this.maxTags = Math.min(options.maxTags ?? 1024, 0xffff);
     this.maxFids = options.maxFids ?? 1024;
     this.window = Math.max(1, options.window ?? 8);
@@ -216,7 +216,7 @@ export class Client9p {
       const ev = await this.reader.next();
       if (ev.kind === 'end') return this.fail(new FlowError('closed', '9P server closed the connection'));
       if (ev.kind === 'error') return this.fail(ev.error);
-      if (ev.kind === 'oversize') return this.fail(new FlowError('protocol', `reply of ${ev.size} bytes exceeds msize`));
+      if (ev.kind === 'oversize') return this.fail(oversizeReplyError(ev.size, this.reader.maxSize, ev.head));
       const frame = ev.frame;
       if (frame[4] === 101 || (this.versionWaiter && frame[4] === 107)) {
         const r = decode(frame, '9P2000');

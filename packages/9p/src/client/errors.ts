@@ -30,3 +30,15 @@ export function remoteError(what: string, errno: number, ename?: string): FlowEr
   const detail = ename && ename !== '' ? ename : code;
   return new FlowError(kind, `${what}: ${detail}`, { code });
 }
+
+/**
+ * The error for a reply larger than msize: fatal, and usually the sign of a peer that does not
+ * speak 9P at all (an HTTP server answers with text whose first four bytes read as a huge size),
+ * so the message shows what the peer sent.
+ */
+export function oversizeReplyError(size: number, msize: number, head: Uint8Array): FlowError {
+  const printable = Array.from(head, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  const text = Array.from(head).every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
+  const hint = text ? `not a 9P server? it sent text: ${JSON.stringify(printable)}` : `it began with ${Buffer.from(head).toString('hex')}`;
+  return new FlowError('protocol', `the server sent a reply of ${size} bytes, more than msize ${msize} allows: ${hint}`, { code: 'EPROTO' });
+}

@@ -1,10 +1,16 @@
 import { EOF, type Flow, FlowError } from '@flow/core';
 import { HEADER_SIZE } from './constants';
 
+/** How many of an oversized frame's first bytes are kept for the message. */
+const OVERSIZE_HEAD_BYTES = 16;
+
 export type FrameEvent =
   | { readonly kind: 'frame'; readonly frame: Uint8Array }
-  /** A frame larger than the limit: its bytes were skipped, not buffered; the header is kept. */
-  | { readonly kind: 'oversize'; readonly code: number; readonly tag: number; readonly size: number }
+  /**
+   * A frame larger than the limit: its bytes were skipped (or, without `skipOversize`, the reader
+   * stops there), never buffered; the header is kept, and the first bytes for a message.
+   */
+  | { readonly kind: 'oversize'; readonly code: number; readonly tag: number; readonly size: number; readonly head: Uint8Array }
   | { readonly kind: 'end' }
   | { readonly kind: 'error'; readonly error: FlowError };
 
@@ -18,9 +24,15 @@ export class FrameReader {
   private buffered = 0;
   private done: FrameEvent | undefined;
 
+  /**
+   * `skipOversize` (default true): skip an oversized frame and go on, as a server does to answer
+   * it with an error. A client sets it false: an oversized reply is fatal, and skipping it would
+   * wait for a non-9P peer to send gigabytes (or to close) before saying anything.
+   */
   constructor(
     private readonly flow: Flow,
     public maxSize: number,
+    private readonly skipOversize = true,
   ) {}
 
   private async fill(): Promise<boolean> {
@@ -105,7 +117,12 @@ export class FrameReader {
     if (size > this.maxSize) {
       while (this.buffered < HEADER_SIZE) if (!(await this.fill())) return this.done!;
       const h = this.peek(HEADER_SIZE);
-      const event = { kind: 'oversize' as const, code: h[4]!, tag: h[5]! | (h[6]! << 8), size };
+      const head = Uint8Array.prototype.slice.call(this.peek(Math.min(this.buffered, OVERSIZE_HEAD_BYTES)), 0, OVERSIZE_HEAD_BYTES);
+      const event = { kind: 'oversize' as const, code: h[4]!, tag: h[5]! | (h[6]! << 8), size, head };
+      if (!this.skipOversize) {
+        this.done = event;
+        return event;
+      }
       let left = size;
       while (left > 0) {
         if (this.buffered === 0 && !(await this.fill())) return this.done!;
