@@ -38,6 +38,12 @@ export interface Connect9pOptions {
   readonly maxFids?: number;
   /** Reads or writes in flight per readFile/writeFile. Default 8. */
   readonly window?: number;
+  /**
+   * A server that has not answered a request (Tversion included) within this many milliseconds
+   * is given up on: the session fails with a `timeout` error and the connection is aborted.
+   * Default: no deadline. Leave it off for stream files, whose reads wait for data by design.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface FileStat {
@@ -82,6 +88,8 @@ async function runStep(step: () => StreamStep | Promise<StreamStep>, what: strin
 }
 
 const MIN_CLIENT_MSIZE = 4096;
+/** The longest delay a Node timer keeps (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 function typeOfQid(qid: Qid): FileStat['type'] {
   if (qid.type & QT.DIR) return 'directory';
@@ -148,6 +156,25 @@ export class Client9p {
     this.maxTags = Math.min(options.maxTags ?? 1024, 0xffff);
     this.maxFids = options.maxFids ?? 1024;
     this.window = Math.max(1, options.window ?? 8);
+    const deadline = options.requestTimeoutMs;
+    if (deadline !== undefined && !(Number.isSafeInteger(deadline) && deadline >= 1 && deadline <= MAX_TIMER_MS)) {
+      throw new RangeError(`requestTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+    }
+  }
+
+  /**
+   * Arms the request deadline for `what`; the returned function disarms it (call it with the
+   * reply). Without a deadline, a no-op.
+   */
+  private armDeadline(what: string): () => void {
+    const ms = this.options.requestTimeoutMs;
+    if (ms === undefined) return () => undefined;
+    const timer = setTimeout(() => {
+      const error = new FlowError('timeout', `the 9P server did not answer ${what} within ${ms} ms`, { code: 'ETIMEDOUT' });
+      this.fail(error);
+      this.flow.abort(error);
+    }, ms);
+    return () => clearTimeout(timer);
   }
 
   /** The negotiated dialect. */
@@ -199,7 +226,9 @@ export class Client9p {
 
   private versionRpc(version: Dialect): Promise<Result<MessageOf<'Rversion'>, FlowError>> {
     return new Promise((resolve) => {
+      const disarm = this.armDeadline('Tversion');
       this.versionWaiter = (r) => {
+        disarm();
         if (!r.ok) resolve(r);
         else if (r.value.type === 'Rversion') resolve(ok(r.value));
         else if (r.value.type === 'Rerror') resolve(err(remoteError('Tversion', r.value.errno ?? 0, r.value.ename)));
@@ -282,7 +311,15 @@ export class Client9p {
     const tag = await this.allocTag();
     if (tag === undefined) return err(this.failure!);
     return new Promise<Result<Reply, FlowError>>((resolve) => {
-      const entry: PendingRpc = { resolve, flushing: false, replied: false };
+      const disarm = this.armDeadline(req.type);
+      const entry: PendingRpc = {
+        resolve: (r) => {
+          disarm();
+          resolve(r);
+        },
+        flushing: false,
+        replied: false,
+      };
       this.pending.set(tag, entry);
       const frame = encode({ ...req, tag } as Request, this.dialectValue);
       void this.flow.write(frame).then((w) => {

@@ -1,7 +1,7 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { formatError, fromNodeError, type FlowError, type Result } from '@flow/core';
+import { abortedError, formatError, fromNodeError, type FlowError, type Result } from '@flow/core';
 import { connect9p, type Client9p, type FileStat } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
@@ -9,24 +9,48 @@ import { ExitCode } from '../exit-codes';
 import { meteredFlow } from '../metered-flow';
 import { expectPositionals, parseCommandLine, wholeNumber, type ParsedCommandLine } from '../options';
 import { Progress } from '../progress';
+import { onStopSignals, type StopSignal } from '../signals';
 import { UsageError } from '../usage-error';
 
 const common = {
   aname: { type: 'string' },
   msize: { type: 'string' },
   timeout: { type: 'string' },
+  'request-timeout': { type: 'string' },
 } as const;
 
+/** The longest delay a Node timer keeps; a longer one would fire at once. */
+const MAX_TIMER_MS = 2147483647;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** After Ctrl-C, how long a stalled operation gets to end cleanly before the connection is cut. */
+const STOP_GRACE_MS = 2000;
+
 const commonHelp = `Common options:
-  --aname NAME   the attach name (default ''; diod wants the exported path, e.g. --aname /srv/export)
-  --msize N      the message size to ask for (default 65536)
-  --timeout MS   give up connecting after MS milliseconds (default 10000)`;
+  --aname NAME           the attach name (default ''; diod wants the exported path, e.g. --aname /srv/export)
+  --msize N              the message size to ask for (default 65536)
+  --timeout MS           give up connecting after MS milliseconds (default 10000)
+  --request-timeout MS   give up on a server that leaves a request unanswered for MS milliseconds
+                         (default ${DEFAULT_REQUEST_TIMEOUT_MS}; 0 waits forever)
+
+Ctrl-C (or SIGTERM) stops the operation and removes what it left half-written (get's and put's
+temporary files); a second one exits at once.`;
+
+/**
+ * Temporary files a get is writing: removed on every exit path, including a second Ctrl-C that
+ * exits at once (the 'exit' handler runs synchronously then).
+ */
+const localTemporaries = new Set<string>();
+process.on('exit', () => {
+  for (const file of localTemporaries) rmSync(file, { force: true });
+});
 
 const clientExitStatus = `Exit status: 0 done; 1 the operation failed (not found, permission, read-only, a local file);
 2 bad command line; 3 could not connect or start the 9P session.`;
 
 interface Session {
   readonly client: Client9p;
+  /** Aborted on Ctrl-C or SIGTERM: stop, clean up, return. */
+  readonly signal: AbortSignal;
 }
 
 type Operation = (session: Session, positionals: readonly string[], values: ParsedCommandLine['values']) => Promise<Result<void, FlowError>>;
@@ -62,7 +86,10 @@ function clientCommand(spec: ClientSpec): Command {
       expectPositionals(positionals, spec.args, spec.optional, command, usage);
       spec.validate?.(positionals, command, usage);
       const msize = wholeNumber(values.msize, 'msize', command, { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
-      const timeoutMs = wholeNumber(values.timeout, 'timeout', command, { min: 1, example: '5000' }) ?? 10_000;
+      const timeoutMs = wholeNumber(values.timeout, 'timeout', command, { min: 1, max: MAX_TIMER_MS, example: '5000' }) ?? 10_000;
+      const requestTimeout =
+        wholeNumber(values['request-timeout'], 'request-timeout', command, { min: 0, max: MAX_TIMER_MS, example: '30000' }) ??
+        DEFAULT_REQUEST_TIMEOUT_MS;
       const aname = typeof values.aname === 'string' ? values.aname : '';
       const endpoint = parseEndpoint(positionals[0] as string, 'connect', '<uri>', command);
       if (endpoint.scheme === 'stdio') throw new UsageError(`flow ${command}: a 9P server on stdio: is not supported`, 'tcp://127.0.0.1:5640', command);
@@ -81,26 +108,46 @@ function clientCommand(spec: ClientSpec): Command {
           : spec.meter === 'write'
             ? meteredFlow(connected.value, ignore, tick)
             : connected.value;
-      const started = await connect9p(flow, { aname, msize });
+      const started = await connect9p(flow, { aname, msize, requestTimeoutMs: requestTimeout === 0 ? undefined : requestTimeout });
       if (!started.ok) {
         process.stderr.write(`flow ${command}: 9P session with ${endpoint.uri} (aname '${aname}') failed: ${formatError(started.error)}\n`);
         return ExitCode.unavailable;
       }
       const client = started.value;
+      const stop = new AbortController();
+      let stoppedBy: StopSignal | undefined;
+      let grace: NodeJS.Timeout | undefined;
+      const disposeSignals = onStopSignals((signal, count) => {
+        if (count > 1) process.exit(exitCodeFor(signal)); // the 'exit' handler removes temporaries
+        stoppedBy = signal;
+        process.stderr.write(`\nflow ${command}: stopping (${signal}); again to exit at once\n`);
+        stop.abort(abortedError(signal));
+        // An operation waiting on a silent server cannot see the signal: cut the connection.
+        grace = setTimeout(() => client.abort(abortedError(signal)), STOP_GRACE_MS);
+        grace.unref();
+      });
       try {
         if (spec.progressTotal) {
           const total = await spec.progressTotal(client, positionals);
           if (!total.ok) return fail(command, total.error);
           progress = new Progress(total.value);
         }
-        const r = await spec.run({ client }, positionals, values);
+        const r = await spec.run({ client, signal: stop.signal }, positionals, values);
         progress?.finish();
+        if (stoppedBy) return exitCodeFor(stoppedBy);
         return r.ok ? ExitCode.ok : fail(`${command} ${positionals[1] ?? '/'}`, r.error);
       } finally {
+        disposeSignals();
+        if (grace) clearTimeout(grace);
         await client.close();
       }
     },
   };
+}
+
+/** The shell's convention: 128 + the signal's number. */
+function exitCodeFor(signal: StopSignal): number {
+  return signal === 'SIGINT' ? 130 : 143;
 }
 
 function fail(command: string, error: FlowError): number {
@@ -140,24 +187,31 @@ function bytesDone(r: Result<number, FlowError>): Result<void, FlowError> {
  * end: a failed or interrupted get never leaves a truncated file under the target's name, and
  * never touches an existing one.
  */
-async function getInto(client: Client9p, remote: string, target: string): Promise<Result<void, FlowError>> {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.part`);
+async function getInto(client: Client9p, remote: string, target: string, signal: AbortSignal): Promise<Result<void, FlowError>> {
+  const temporary = path.resolve(path.dirname(target), `.${path.basename(target)}.${process.pid}.part`);
   const opened = await local('writing', temporary, () => fsp.open(temporary, 'wx'));
   if (!opened.ok) return opened;
+  localTemporaries.add(temporary);
   const file = opened.value;
   let r: Result<void, FlowError>;
   try {
     r = bytesDone(
-      await client.readStream(remote, async (data) => {
-        const w = await local('writing', target, () => writeAll(file, data));
-        return w.ok ? undefined : w;
-      }),
+      await client.readStream(
+        remote,
+        async (data) => {
+          const w = await local('writing', target, () => writeAll(file, data));
+          return w.ok ? undefined : w;
+        },
+        { signal },
+      ),
     );
   } finally {
     await file.close().catch(() => undefined);
   }
+  if (r.ok && signal.aborted) r = { ok: false, error: abortedError(signal.reason) };
   if (r.ok) r = await local('writing', target, () => fsp.rename(temporary, target));
   if (!r.ok) await fsp.rm(temporary, { force: true }).catch(() => undefined);
+  localTemporaries.delete(temporary);
   return r;
 }
 
@@ -170,13 +224,67 @@ async function writeAll(file: FileHandle, data: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * `source`, ended with an `aborted` error as soon as `signal` aborts, even while the source is
+ * waiting for input (stdin at a terminal): the put must still be able to remove its temporary file.
+ */
+async function* until(signal: AbortSignal, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      // One listener per step, removed with it: racing every step against one long-lived
+      // promise would keep every chunk reachable from that promise's reactions.
+      const next = await new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
+        const onAbort = (): void => reject(abortedError(signal.reason));
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        iterator.next().then(
+          (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        );
+      });
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+/**
+ * Writes `source` to `remote` through a temporary file beside it, renamed over `remote` at the
+ * end: an interrupted or failed put leaves the old content alone. The new file is created with
+ * the server's default mode, not the old file's. A 9P2000/.u server that will not rename over an
+ * existing name gets the old file removed first.
+ */
+async function putVia(client: Client9p, remote: string, source: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<Result<void, FlowError>> {
+  const dir = path.posix.dirname(remote);
+  const temporary = path.posix.join(dir, `.${path.posix.basename(remote)}.${process.pid}.part`);
+  let r = bytesDone(await client.writeStream(temporary, until(signal, source)));
+  if (r.ok) {
+    r = await client.rename(temporary, remote);
+    if (!r.ok && r.error.kind === 'in-use') {
+      const removed = await client.remove(remote);
+      r = removed.ok ? await client.rename(temporary, remote) : removed;
+    }
+  }
+  if (!r.ok) await client.remove(temporary);
+  return r;
+}
+
 /** Streams the local `file` (opened first, so that a missing one leaves the remote alone) to `remote`. */
-async function putFrom(client: Client9p, remote: string, file: string): Promise<Result<void, FlowError>> {
+async function putFrom(client: Client9p, remote: string, file: string, signal: AbortSignal): Promise<Result<void, FlowError>> {
   const opened = await local('reading', file, () => fsp.open(file, 'r'));
   if (!opened.ok) return opened;
   const handle = opened.value;
   try {
-    return bytesDone(await client.writeStream(remote, readingFrom(file, handle.createReadStream({ autoClose: false }))));
+    return await putVia(client, remote, readingFrom(file, handle.createReadStream({ autoClose: false })), signal);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -276,11 +384,11 @@ export const ninepClientCommands: readonly Command[] = [
         throw new UsageError(`flow ${command}: '${p[1]}' has no file name to save under; give a <local-file>`, usage, command);
       }
     },
-    async run({ client }, p) {
+    async run({ client, signal }, p) {
       const remote = p[1] as string;
       const target = p[2] ?? path.basename(remote);
-      if (target === '-') return bytesDone(await client.readStream(remote, writeOut));
-      return getInto(client, remote, target);
+      if (target === '-') return bytesDone(await client.readStream(remote, writeOut, { signal }));
+      return getInto(client, remote, target, signal);
     },
   }),
   clientCommand({
@@ -288,7 +396,10 @@ export const ninepClientCommands: readonly Command[] = [
     summary: 'Copy a local file to a 9P server, with a progress bar on a terminal.',
     args: ['uri', 'path', 'local-file'],
     optional: 1,
-    extraHelp: "Creates or replaces <path> with [local-file] (default: the file of <path>'s name in the current\ndirectory; - for stdin). When stderr is a terminal, a progress bar with the rate is drawn there.",
+    extraHelp:
+      "Creates or replaces <path> with [local-file] (default: the file of <path>'s name in the current\ndirectory; - for stdin). When stderr is a terminal, a progress bar with the rate is drawn there.\n" +
+      'The data goes to a temporary file beside <path> (.NAME.PID.part), renamed over <path> at the end:\n' +
+      "an interrupted or failed put leaves <path> as it was. The new file gets the server's default mode.",
     examples: ['flow 9p put tcp://127.0.0.1:5640 /images/disk.img ./disk.img', 'echo hello | flow 9p put tcp://127.0.0.1:5640 /hello.txt -'],
     validate: (p, command, usage) => {
       if (p[2] === undefined && path.basename(p[1] as string) === '') {
@@ -302,11 +413,16 @@ export const ninepClientCommands: readonly Command[] = [
       const s = await local('reading', file, () => fsp.stat(file));
       return s.ok ? { ok: true, value: s.value.size } : s;
     },
-    async run({ client }, p) {
+    async run({ client, signal }, p) {
       const remote = p[1] as string;
       const file = p[2] ?? path.basename(remote);
-      if (file === '-') return bytesDone(await client.writeStream(remote, readingFrom('stdin', process.stdin)));
-      return putFrom(client, remote, file);
+      if (file === '-') {
+        const r = await putVia(client, remote, readingFrom('stdin', process.stdin), signal);
+        // Stopped while stdin was waiting for input: stdin would keep the process alive.
+        if (signal.aborted) process.stdin.destroy();
+        return r;
+      }
+      return putFrom(client, remote, file, signal);
     },
   }),
   clientCommand({
