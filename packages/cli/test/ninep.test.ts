@@ -143,7 +143,7 @@ test('a failed get leaves an existing local file alone and no partial file behin
   writeFileSync(target, 'precious');
   const r = await runFlow(['9p', 'get', uri, '/no-such-file', target]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/not-found/);
+  expect(r.stderr).toBe('flow 9p get: cannot get /no-such-file: no such file or directory\n');
   expect(readFileSync(target, 'utf8')).toBe('precious');
   expect(readdirSync(work)).toEqual(['keep.txt']);
 });
@@ -189,7 +189,21 @@ test('a missing remote file makes flow 9p cat exit 1 with a message that names i
   const { uri } = await serveExport();
   const r = await runFlow(['9p', 'cat', uri, '/no-such-file']);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/flow 9p cat \/no-such-file: not-found/);
+  expect(r.stderr).toBe('flow 9p cat: cannot read /no-such-file: no such file or directory\n');
+});
+
+test('9P errors say in words what failed, once: the operation, the path and the reason', async () => {
+  const { uri } = await serveExport();
+  const cases: [string[], string][] = [
+    [['rm', uri, '/sub'], 'flow 9p rm: cannot remove /sub: directory not empty\n'],
+    [['mkdir', uri, '/sub'], 'flow 9p mkdir: cannot create directory /sub: file already exists\n'],
+    [['ls', uri, '/hello.txt/x'], 'flow 9p ls: cannot list /hello.txt/x: no such file or directory\n'],
+    [['put', uri, '/x', path.join(work, 'missing')], `flow 9p put: cannot read ${path.join(work, 'missing')}: no such file or directory\n`],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runFlow(['9p', ...args]);
+    expect({ args, stderr: r.stderr, code: r.code }).toEqual({ args, stderr: message, code: 1 });
+  }
 });
 
 test('flow 9p serve --read-only refuses a put with exit 1 and leaves the file alone', async () => {

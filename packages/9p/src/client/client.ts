@@ -418,7 +418,7 @@ export class Client9p {
       else this.freeFid(fid);
       if (!r.ok) return r;
       const missing = names[done + r.value.qids.length] ?? '';
-      return err(new FlowError('not-found', `walk: ${JSON.stringify(missing)} not found`, { code: 'ENOENT' }));
+      return err(new FlowError('not-found', `walk: ${JSON.stringify(missing)} not found`, { code: 'ENOENT', syscall: 'Twalk' }));
     } while (done < names.length);
     if (signal?.aborted) {
       await this.clunk(fid);

@@ -21,14 +21,17 @@ const KINDS: Record<string, FlowErrorKind> = {
   EPIPE: 'closed',
 };
 
-/** The FlowError of a 9P error reply; `code` is the errno name, e.g. `ENOENT`. */
+/**
+ * The FlowError of a 9P error reply; `code` is the errno name, e.g. `ENOENT`, and `syscall` the
+ * request the server refused, e.g. `Tremove`.
+ */
 export function remoteError(what: string, errno: number, ename?: string): FlowError {
   // 9P2000 carries no errno: recognise the standard strings (as Linux's client does).
   const n = errno || (ename ? errnoOfMessage(ename) : 0);
   const code = n ? errnoName(n) : 'EIO';
   const kind = KINDS[code] ?? 'io';
   const detail = ename && ename !== '' ? ename : code;
-  return new FlowError(kind, `${what}: ${detail}`, { code });
+  return new FlowError(kind, `${what}: ${detail}`, { code, syscall: what });
 }
 
 /**

@@ -1,7 +1,8 @@
 import { promises as fsp, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { abortedError, formatError, fromNodeError, type FlowError, type Result } from '@flow/core';
+import { getSystemErrorMap } from 'node:util';
+import { abortedError, FlowError, formatError, fromNodeError, type Result } from '@flow/core';
 import { connect9p, type Client9p, type FileStat } from '@flow/9p';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
@@ -57,6 +58,8 @@ type Operation = (session: Session, positionals: readonly string[], values: Pars
 
 interface ClientSpec {
   readonly verb: string;
+  /** What failed, in words, for messages: 'remove' gives "cannot remove /sub: directory not empty". */
+  readonly action: string;
   readonly summary: string;
   readonly args: readonly string[];
   readonly optional: number;
@@ -129,13 +132,13 @@ function clientCommand(spec: ClientSpec): Command {
       try {
         if (spec.progressTotal) {
           const total = await spec.progressTotal(client, positionals);
-          if (!total.ok) return fail(command, total.error);
+          if (!total.ok) return failOn(command, spec.action, positionals[1] ?? '/', total.error);
           progress = new Progress(total.value);
         }
         const r = await spec.run({ client, signal: stop.signal }, positionals, values);
         progress?.finish();
         if (stoppedBy) return exitCodeFor(stoppedBy);
-        return r.ok ? ExitCode.ok : fail(`${command} ${positionals[1] ?? '/'}`, r.error);
+        return r.ok ? ExitCode.ok : failOn(command, spec.action, positionals[1] ?? '/', r.error);
       } finally {
         disposeSignals();
         if (grace) clearTimeout(grace);
@@ -150,16 +153,46 @@ function exitCodeFor(signal: StopSignal): number {
   return signal === 'SIGINT' ? 130 : 143;
 }
 
-function fail(command: string, error: FlowError): number {
-  process.stderr.write(`flow ${command}: ${formatError(error)}\n`);
+/** Node's words for an errno name: ENOTEMPTY → "directory not empty". */
+const ERRNO_WORDS = new Map<string, string>([...getSystemErrorMap().values()].map(([name, words]) => [name, words]));
+
+/**
+ * The message for an operation the server refused, saying each thing once and in words
+ * (`cannot remove /sub: directory not empty`); other failures (the connection, a local file)
+ * keep their own message.
+ */
+export function describeFailure(action: string, remotePath: string, error: FlowError): string {
+  if (completeMessages.has(error)) return error.message;
+  const refusedByServer = typeof error.syscall === 'string' && /^T[a-z]+$/.test(error.syscall);
+  if (!refusedByServer) return formatError(error);
+  const words = (error.code && ERRNO_WORDS.get(error.code)) || error.message.replace(/^T[a-z]+: /, '');
+  return `cannot ${action} ${remotePath}: ${words}`;
+}
+
+function failOn(command: string, action: string, remotePath: string, error: FlowError): number {
+  process.stderr.write(`flow ${command}: ${describeFailure(action, remotePath, error)}\n`);
   return ExitCode.failed;
 }
 
-async function local<T>(what: string, file: string, op: () => Promise<T>): Promise<Result<T, FlowError>> {
+
+/** Errors whose message already says everything (what, which file, why): printed as they are. */
+const completeMessages = new WeakSet<FlowError>();
+
+/** Runs a local file operation; a failure says `cannot read ./disk.img: no such file or directory`. */
+async function local<T>(what: 'reading' | 'writing', file: string, op: () => Promise<T>): Promise<Result<T, FlowError>> {
   try {
     return { ok: true, value: await op() };
   } catch (e) {
-    return { ok: false, error: fromNodeError(e, `${what} ${file}`) };
+    const mapped = fromNodeError(e, `${what} ${file}`);
+    const words = (mapped.code && ERRNO_WORDS.get(mapped.code)) || (e as Error).message;
+    const error = new FlowError(mapped.kind, `cannot ${what === 'reading' ? 'read' : 'write'} ${file}: ${words}`, {
+      code: mapped.code,
+      syscall: mapped.syscall,
+      errno: mapped.errno,
+      cause: e,
+    });
+    completeMessages.add(error);
+    return { ok: false, error };
   }
 }
 
@@ -189,7 +222,7 @@ function bytesDone(r: Result<number, FlowError>): Result<void, FlowError> {
  */
 async function getInto(client: Client9p, remote: string, target: string, signal: AbortSignal): Promise<Result<void, FlowError>> {
   const temporary = path.resolve(path.dirname(target), `.${path.basename(target)}.${process.pid}.part`);
-  const opened = await local('writing', temporary, () => fsp.open(temporary, 'wx'));
+  const opened = await local('writing', target, () => fsp.open(temporary, 'wx'));
   if (!opened.ok) return opened;
   localTemporaries.add(temporary);
   const file = opened.value;
@@ -311,6 +344,7 @@ function join(dir: string, name: string): string {
 export const ninepClientCommands: readonly Command[] = [
   clientCommand({
     verb: 'ls',
+    action: 'list',
     summary: 'List a directory on a 9P server.',
     args: ['uri', 'path'],
     optional: 1,
@@ -337,6 +371,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'stat',
+    action: 'stat',
     summary: 'Show the attributes of a file or directory on a 9P server.',
     args: ['uri', 'path'],
     optional: 0,
@@ -359,6 +394,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'cat',
+    action: 'read',
     summary: 'Print a file from a 9P server on stdout.',
     args: ['uri', 'path'],
     optional: 0,
@@ -369,6 +405,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'get',
+    action: 'get',
     summary: 'Copy a file from a 9P server to a local file, with a progress bar on a terminal.',
     args: ['uri', 'path', 'local-file'],
     optional: 1,
@@ -393,6 +430,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'put',
+    action: 'put',
     summary: 'Copy a local file to a 9P server, with a progress bar on a terminal.',
     args: ['uri', 'path', 'local-file'],
     optional: 1,
@@ -427,6 +465,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'mkdir',
+    action: 'create directory',
     summary: 'Create a directory on a 9P server.',
     args: ['uri', 'path'],
     optional: 0,
@@ -435,6 +474,7 @@ export const ninepClientCommands: readonly Command[] = [
   }),
   clientCommand({
     verb: 'rm',
+    action: 'remove',
     summary: 'Remove a file or an empty directory on a 9P server.',
     args: ['uri', 'path'],
     optional: 0,
