@@ -72,7 +72,8 @@ async function once(mode) {
     const from = lendSocket(client);
     const to = lendSocket(upstream);
     if (!from.ok || !to.ok) throw new Error('cannot lend');
-    const [bufferSize, how] = mode === 'splice' ? [64 * 1024, 'splice'] : [Number(mode.split(' ')[1]) * 1024, 'readwrite'];
+    const [how, kib] = mode.split(' ');
+    const bufferSize = Number(kib) * 1024;
     const copy = startCopy(from.value.fd, to.value.fd, { mode: how, bufferSize });
     if (!copy.ok) throw copy.error;
     const result = await copy.value.done;
@@ -92,20 +93,15 @@ async function once(mode) {
 }
 
 async function main() {
-  const modes = ['engine 64', 'engine 256', 'splice', 'pipe'];
+  const modes = ['readwrite 64', 'readwrite 256', 'splice 64', 'splice 256', 'pipe'];
   console.log(`${(size / GiB).toFixed(2)} GiB through one loopback TCP proxy connection, ${runs} run(s) per mode`);
-  console.log('mode                    Gbit/s   CPU s/GiB (this process)');
+  console.log('mode                        Gbit/s   CPU s/GiB (this process)');
   for (const mode of modes) {
     for (let i = 0; i < runs; i++) {
       const { seconds, cpu } = await once(mode);
-      const label = {
-        'engine 64': 'engine read/write 64K',
-        'engine 256': 'engine read/write 256K',
-        splice: 'engine splice 64K',
-        pipe: 'node socket.pipe',
-      }[mode];
+      const label = mode === 'pipe' ? 'node socket.pipe' : `engine ${mode} KiB`;
       const gbits = (size * 8) / seconds / 1e9;
-      console.log(`${label.padEnd(22)} ${gbits.toFixed(2).padStart(7)}   ${(cpu / (size / GiB)).toFixed(3).padStart(8)}`);
+      console.log(`${label.padEnd(26)} ${gbits.toFixed(2).padStart(7)}   ${(cpu / (size / GiB)).toFixed(3).padStart(8)}`);
     }
   }
 }
