@@ -238,12 +238,14 @@ static napi_value string(napi_env env, const char* s) {
   return napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) == napi_ok ? v : NULL;
 }
 
-/* { outcome, errno, syscall, bytes, reads, writes, unwritten }: taken before release. */
-static napi_value result_object(napi_env env, copy_t* c, const char* outcome, int error, const char* syscall) {
+/* { outcome, errno, syscall, side, bytes, reads, writes, unwritten }: taken before release. */
+static napi_value result_object(napi_env env, copy_t* c, const char* outcome, int error, const char* syscall,
+                                const char* side) {
   napi_value r;
   NAPI_OR_NULL(napi_create_object(env, &r));
   if (!set_property(env, r, "outcome", string(env, outcome)) || !set_property(env, r, "errno", number(env, error)) ||
-      !set_property(env, r, "syscall", string(env, syscall)) || !set_property(env, r, "bytes", number(env, c->bytes)) ||
+      !set_property(env, r, "syscall", string(env, syscall)) || !set_property(env, r, "side", string(env, side)) ||
+      !set_property(env, r, "bytes", number(env, c->bytes)) ||
       !set_property(env, r, "reads", number(env, c->reads)) || !set_property(env, r, "writes", number(env, c->writes)) ||
       !set_property(env, r, "unwritten", unwritten_buffer(env, c))) {
     return NULL;
@@ -252,7 +254,7 @@ static napi_value result_object(napi_env env, copy_t* c, const char* outcome, in
 }
 
 /* The copy ended by itself: release everything, then tell JavaScript, once. */
-static void finish(copy_t* c, const char* outcome, int error, const char* syscall) {
+static void finish(copy_t* c, const char* outcome, int error, const char* syscall, const char* side) {
   napi_env env = c->env;
   napi_handle_scope scope;
   napi_value argv[1], callback, self, ignored;
@@ -261,7 +263,7 @@ static void finish(copy_t* c, const char* outcome, int error, const char* syscal
     drop_js(c);
     return;
   }
-  argv[0] = result_object(env, c, outcome, error, syscall);
+  argv[0] = result_object(env, c, outcome, error, syscall, side);
   release(c);
   if (argv[0] != NULL && napi_get_reference_value(env, c->callback, &callback) == napi_ok &&
       napi_get_reference_value(env, c->self, &self) == napi_ok) {
@@ -312,12 +314,12 @@ static void pump(copy_t* c) {
         return;
       }
       if (n < 0) {
-        finish(c, "error", (int)-n, write_call);
+        finish(c, "error", (int)-n, write_call, "write");
         return;
       }
       if (n == 0) {
         /* A write of a non-empty range that moves nothing: treat as an error, never spin. */
-        finish(c, "error", EIO, write_call);
+        finish(c, "error", EIO, write_call, "write");
         return;
       }
       c->writes++;
@@ -340,15 +342,15 @@ static void pump(copy_t* c) {
       return;
     }
     if (n < 0) {
-      finish(c, "error", (int)-n, read_call);
+      finish(c, "error", (int)-n, read_call, "read");
       return;
     }
     if (n == 0) {
       int error = error_behind_eof(c);
       if (error) {
-        finish(c, "error", error, read_call);
+        finish(c, "error", error, read_call, "read");
       } else {
-        finish(c, "eof", 0, NULL);
+        finish(c, "eof", 0, NULL, NULL);
       }
       return;
     }
@@ -388,7 +390,7 @@ static void on_idle_timer(uv_timer_t* timer) {
   uint64_t now = uv_now(uv_handle_get_loop((uv_handle_t*)timer));
   uint64_t since = now - c->last_progress;
   if (since >= c->idle_ms) {
-    finish(c, "error", ETIMEDOUT, "idle");
+    finish(c, "error", ETIMEDOUT, "idle", NULL);
   } else {
     uv_timer_start(&c->idle_timer, on_idle_timer, c->idle_ms - since, 0);
   }
@@ -565,7 +567,7 @@ static napi_value fast_copy_stop(napi_env env, napi_callback_info info) {
   }
   copy_t* c = data;
   if (c->state != RUNNING) return undefined;
-  napi_value result = result_object(env, c, "stopped", 0, NULL);
+  napi_value result = result_object(env, c, "stopped", 0, NULL, NULL);
   release(c);
   drop_js(c);
   return result;

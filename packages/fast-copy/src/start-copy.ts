@@ -131,8 +131,7 @@ function toResult(native: NativeCopyResult, context: string, idleMs: number): Fa
   if (native.syscall === 'idle') {
     return { outcome, bytes, reads, writes, unwritten, error: timeoutError(`${context} (idle)`, idleMs) };
   }
-  const syscall = native.syscall ?? 'copy';
-  // In splice mode the pending bytes tell the sides apart: the engine reads only when none are.
-  const failedSide = syscall === 'read' || (syscall === 'splice' && unwritten.length === 0) ? 'read' : 'write';
-  return { outcome, bytes, reads, writes, unwritten, error: errnoError(native.errno, syscall, context), failedSide };
+  const error = errnoError(native.errno, native.syscall ?? 'copy', context);
+  const failedSide = native.side ?? undefined;
+  return failedSide ? { outcome, bytes, reads, writes, unwritten, error, failedSide } : { outcome, bytes, reads, writes, unwritten, error };
 }

@@ -29,6 +29,8 @@ export interface NativeCopyResult {
   readonly errno: number;
   /** `read`, `write`, `splice` or `idle` when the outcome is `error`, else null. */
   readonly syscall: string | null;
+  /** Which side failed when the outcome is `error` (null for the idle timeout). */
+  readonly side: 'read' | 'write' | null;
   readonly bytes: number;
   readonly reads: number;
   readonly writes: number;
