@@ -109,7 +109,7 @@ static void close_fd(int* fd) {
 static void on_handle_closed(uv_handle_t* handle) {
   copy_t* c = handle->data;
   if (--c->open_handles > 0) return;
-  /* uv_poll_stop took the duplicates out of epoll; now they can go. */
+  /* Closed by release() already, except when start() failed half-way. */
   close_fd(&c->src);
   close_fd(&c->dst);
   close_fd(&c->pipe_r);
@@ -127,7 +127,13 @@ static void drop_js(copy_t* c) {
   napi_delete_reference(c->env, c->self);
 }
 
-/* Stops every watcher and closes the handles; the buffer goes at once, the struct later. */
+/*
+ * Stops every watcher, closes the handles and the engine's descriptors; the struct goes later.
+ * The duplicates are closed here and not in the close callback: uv_close on a poll handle takes
+ * the fd out of epoll synchronously and libuv never touches it again, and closing at once means
+ * that an owner who closes its socket right after the copy really closes it (no duplicate of
+ * ours keeps the connection open for another loop turn).
+ */
 static void release(copy_t* c) {
   c->state = FINISHED;
   uv_poll_stop(&c->src_poll);
@@ -137,6 +143,10 @@ static void release(copy_t* c) {
   uv_close((uv_handle_t*)&c->src_poll, on_handle_closed);
   uv_close((uv_handle_t*)&c->dst_poll, on_handle_closed);
   uv_close((uv_handle_t*)&c->idle_timer, on_handle_closed);
+  close_fd(&c->src);
+  close_fd(&c->dst);
+  close_fd(&c->pipe_r);
+  close_fd(&c->pipe_w);
   free(c->buf);
   c->buf = NULL;
 }

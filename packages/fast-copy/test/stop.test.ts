@@ -102,7 +102,7 @@ test('after a stop, both sockets work through Node again: reads after resume(), 
   expect((await collect(a.far)).toString()).toBe('reply');
 });
 
-test('no descriptor is leaked: the engine closes its duplicates and pipes, the lent descriptors stay open', async () => {
+test('no descriptor is leaked: stop() closes the engine\'s duplicates and pipes at once, the lent descriptors stay open', async () => {
   const connections = await Promise.all(Array.from({ length: 8 }, () => connection('unix')));
   await nextLoopTurn();
   const before = openDescriptors();
@@ -115,7 +115,9 @@ test('no descriptor is leaked: the engine closes its duplicates and pipes, the l
     }
     // Two duplicates per copy, and a pipe in splice mode.
     expect(openDescriptors()).toBe(before + copies.length * 2 + (copies.length / 2) * 2);
+    // stop() closes the engine's descriptors at once: no duplicate outlives the copy.
     for (const copy of copies) copy.stop();
+    expect(openDescriptors()).toBe(before);
     await nextLoopTurn();
     expect(openDescriptors()).toBe(before);
   }
