@@ -4,7 +4,8 @@
 // and splice) or by Node's `socket.pipe`. Prints Gbit/s and this process's CPU seconds per GiB
 // (process.cpuUsage(): user + system), the proxy's own cost.
 //
-// Usage (after `pnpm build`): node scripts/bench.js [GiB, default 2] [runs per mode, default 1]
+// Usage (after `pnpm build`): node scripts/bench.js [GiB, default 2] [runs per mode, default 1] [modes]
+// where modes is a comma-separated subset of: readwrite 64,readwrite 256,splice 64,splice 256,pipe
 const { fork } = require('node:child_process');
 const net = require('node:net');
 const { startCopy, lendSocket } = require('../dist');
@@ -93,7 +94,10 @@ async function once(mode) {
 }
 
 async function main() {
-  const modes = ['readwrite 64', 'readwrite 256', 'splice 64', 'splice 256', 'pipe'];
+  const all = ['readwrite 64', 'readwrite 256', 'splice 64', 'splice 256', 'pipe'];
+  const modes = process.argv[4] ? process.argv[4].split(',') : all;
+  const unknown = modes.filter((mode) => !all.includes(mode));
+  if (unknown.length > 0) throw new Error(`unknown modes: ${unknown.join(', ')} (known: ${all.join(', ')})`);
   console.log(`${(size / GiB).toFixed(2)} GiB through one loopback TCP proxy connection, ${runs} run(s) per mode`);
   console.log('mode                        Gbit/s   CPU s/GiB (this process)');
   for (const mode of modes) {
