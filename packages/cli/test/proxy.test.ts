@@ -208,3 +208,26 @@ test('flow proxy --max-connections 1 proxies a second client only after the firs
   expect((await secondBack).toString()).toBe('second');
   expect(most).toBe(1);
 });
+
+test('flow proxy keeps 1000 concurrent clients beyond its 256 running and 511 queued waiting instead of resetting them, every reply hash-checked', async () => {
+  const target = await upstream(echo);
+  const flow = startFlow(['proxy', 'tcp://127.0.0.1:0', `tcp://127.0.0.1:${target}`]);
+  const port = portOf(await flow.listeningOn());
+  // Every client is connected before any sends: the proxy holds all 1000 at once.
+  const sockets = await Promise.all(Array.from({ length: 1000 }, () => client(port)));
+  const outcomes = await Promise.all(
+    sockets.map(async (socket) => {
+      const data = randomData(16 * 1024);
+      const reply = readAll(socket);
+      socket.end(data);
+      try {
+        const back = await reply;
+        return sha256(back) === sha256(data) ? 'ok' : `${back.length} bytes back of ${data.length}, different`;
+      } catch (error) {
+        return String(error);
+      }
+    }),
+  );
+  expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  expect(flow.stderr).not.toMatch(/reset a connection/);
+});
