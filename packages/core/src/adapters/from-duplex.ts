@@ -111,6 +111,29 @@ function isTcpSocket(socket: Socket): boolean {
   return socket.remoteFamily === 'IPv4' || socket.remoteFamily === 'IPv6';
 }
 
+/**
+ * Whether Node has asked libuv to shut the write side down and that request may not have run
+ * yet: the stream ended, nothing is left in Node's queue, and 'finish' has not come.
+ */
+function shutdownInFlight(d: Duplex): boolean {
+  return d.writableEnded && !d.writableFinished && d.writableLength === 0;
+}
+
+/** Abort's release: a TCP RST where the handle can send one, a plain destroy otherwise. */
+function resetOrDestroy(d: Duplex): void {
+  if (d.destroyed) return;
+  const socket = d as Socket;
+  if (typeof socket.resetAndDestroy === 'function') {
+    try {
+      socket.resetAndDestroy();
+      return;
+    } catch {
+      // Not a TCP handle (a pipe, a PTY): fall back to a plain destroy.
+    }
+  }
+  d.destroy();
+}
+
 function socketLabel(socket: Socket): string {
   const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'local';
   const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'remote';
@@ -282,15 +305,23 @@ class DuplexDriver implements FlowDriver {
     const d = this.duplex;
     if (d.destroyed) return;
     const socket = d as Socket;
-    if (typeof socket.resetAndDestroy === 'function') {
-      try {
-        socket.resetAndDestroy();
-        return;
-      } catch {
-        // Not a TCP handle (a pipe, a PTY): fall back to a plain destroy.
-      }
+    if (typeof socket.resetAndDestroy === 'function' && shutdownInFlight(d)) {
+      // libuv refuses to reset a socket while its shutdown request is pending
+      // (uv_tcp_close_reset: EINVAL), and Node then drops the handle without closing it: the
+      // descriptor leaks and keeps the process alive. The shutdown completes within a turn of
+      // the event loop ('finish'); reset then. A shutdown that fails destroys the socket.
+      const forget = (): void => {
+        d.off('finish', reset);
+      };
+      const reset = (): void => {
+        d.off('close', forget);
+        resetOrDestroy(d);
+      };
+      d.once('finish', reset);
+      d.once('close', forget);
+      return;
     }
-    d.destroy();
+    resetOrDestroy(d);
   }
 
   release(): void {
