@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
-import { checkPort, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
+import { checkPort, checkUnixPathLength, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
@@ -99,6 +99,8 @@ export function listen(target: string | ListenTarget, options: ListenOptions = {
     t = checkListenTarget(target);
   }
   checkOptions(options);
+  const tooLong = 'path' in t ? checkUnixPathLength(t.path) : undefined;
+  if (tooLong) return Promise.resolve(err(tooLong));
   return 'path' in t ? listenUnix(t.path, options) : listenTcp(t, options);
 }
 

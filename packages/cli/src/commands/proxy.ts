@@ -5,7 +5,7 @@ import { directionReport } from '../direction-report';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
 import { runGracefulServer } from '../graceful-server';
-import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { expectPositionals, milliseconds, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
 
 const usage =
@@ -60,9 +60,9 @@ Examples:
     const { values, positionals } = parseCommandLine(args, options, 'proxy', usage);
     expectPositionals(positionals, ['listen-uri', 'target-uri'], 0, 'proxy', usage);
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', 'proxy', { min: 1, example: '64' }) ?? 256;
-    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', 'proxy', { min: 1, example: '60000' });
-    const connectTimeoutMs = wholeNumber(values['connect-timeout'], 'connect-timeout', 'proxy', { min: 1, example: '5000' }) ?? 10_000;
-    const graceMs = wholeNumber(values.grace, 'grace', 'proxy', { min: 0, example: '5000' }) ?? 10_000;
+    const idleTimeoutMs = milliseconds(values['idle-timeout'], 'idle-timeout', 'proxy', { min: 1, example: '60000' });
+    const connectTimeoutMs = milliseconds(values['connect-timeout'], 'connect-timeout', 'proxy', { min: 1, example: '5000' }) ?? 10_000;
+    const graceMs = milliseconds(values.grace, 'grace', 'proxy', { min: 0, example: '5000' }) ?? 10_000;
     const stats = values.stats === true;
     const [listenUri, targetUri] = positionals as [string, string];
     const from = parseEndpoint(listenUri, 'listen', '<listen-uri>', 'proxy');
