@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { serve, type Flow, type ServeSummary } from '@flow/core';
 import type { EndpointListener } from './endpoints/endpoint';
 import { onStopSignals } from './signals';
@@ -31,6 +32,9 @@ export async function runGracefulServer(
 ): Promise<GracefulServerResult> {
   const accepting = new AbortController();
   const live = new AbortController();
+  // Every live connection listens on `live` (its connect and its proxy), so more than ten is
+  // normal here, not the leak Node's MaxListenersExceededWarning warns about.
+  setMaxListeners(0, live.signal, accepting.signal);
   let graceTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 

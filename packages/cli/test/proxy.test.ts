@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,4 +208,72 @@ test('flow proxy --max-connections 1 proxies a second client only after the firs
   expect((await firstBack).toString()).toBe('first');
   expect((await secondBack).toString()).toBe('second');
   expect(most).toBe(1);
+});
+
+test('flow proxy keeps 1000 concurrent clients beyond its 256 running and 511 queued waiting instead of resetting them, every reply hash-checked', async () => {
+  const target = await upstream(echo);
+  const flow = startFlow(['proxy', 'tcp://127.0.0.1:0', `tcp://127.0.0.1:${target}`]);
+  const port = portOf(await flow.listeningOn());
+  // Every client is connected before any sends: the proxy holds all 1000 at once.
+  const sockets = await Promise.all(Array.from({ length: 1000 }, () => client(port)));
+  const outcomes = await Promise.all(
+    sockets.map(async (socket) => {
+      const data = randomData(16 * 1024);
+      const reply = readAll(socket);
+      socket.end(data);
+      try {
+        const back = await reply;
+        return sha256(back) === sha256(data) ? 'ok' : `${back.length} bytes back of ${data.length}, different`;
+      } catch (error) {
+        return String(error);
+      }
+    }),
+  );
+  expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  expect(flow.stderr).not.toMatch(/reset a connection/);
+});
+
+test('when the backend dies mid-transfer, flow proxy releases every descriptor and stops at the first SIGTERM', async () => {
+  // A backend in its own process, so that it can die by SIGKILL as a crashed server does.
+  const backend = spawn(process.execPath, [
+    '-e',
+    "require('net').createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => {}); s.pipe(s); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });",
+  ]);
+  const backendExited = new Promise((r) => backend.once('exit', r));
+  try {
+    const target = await new Promise<number>((r) => backend.stdout.once('data', (d: Buffer) => r(Number(String(d).trim()))));
+    const flow = startFlow(['proxy', 'tcp://127.0.0.1:0', `tcp://127.0.0.1:${target}`, '--grace', '60000']);
+    const port = portOf(await flow.listeningOn());
+    const fdsOfProxy = (): number => readdirSync(`/proc/${flow.child.pid}/fd`).length;
+    const baseline = fdsOfProxy();
+    const eight = randomData(8 << 20);
+    let echoed = 0;
+    const sockets = await Promise.all(Array.from({ length: 100 }, () => client(port)));
+    const ends = sockets.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.on('error', () => undefined);
+          s.on('data', (c: Buffer) => (echoed += c.length));
+          s.once('close', () => resolve());
+          s.end(eight);
+        }),
+    );
+    // Part of the load went through both ways: now the backend dies.
+    while (echoed < 16 << 20) await new Promise((r) => setTimeout(r, 10));
+    backend.kill('SIGKILL');
+    await backendExited;
+    const closed = await Promise.race([Promise.all(ends).then(() => 'all closed'), new Promise((r) => setTimeout(() => r('clients still open'), 30_000))]);
+    expect(closed).toBe('all closed');
+    let fds = fdsOfProxy();
+    for (let i = 0; i < 500 && fds > baseline; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      fds = fdsOfProxy();
+    }
+    expect({ fds }).toEqual({ fds: baseline });
+    flow.child.kill('SIGTERM');
+    const exit = await Promise.race([flow.exited, new Promise((r) => setTimeout(() => r('still running after one SIGTERM'), 20_000))]);
+    expect(exit).toEqual({ code: 0, signal: null });
+  } finally {
+    backend.kill('SIGKILL');
+  }
 });

@@ -25,6 +25,12 @@ describe('bad URIs and options exit 2 with a message that names the wrong part a
     ['9p get of a directory without a local name', ['9p', 'get', 'tcp://127.0.0.1:5640', '/'], /has no file name to save under/],
     ['connect to port 0', ['connect', 'tcp://127.0.0.1:0'], /port 0 only works for listening/],
     ['stats with stdio', ['proxy', 'stdio:', 'tcp://127.0.0.1:1', '--stats'], /--stats prints on stdout/],
+    ['a timeout no timer can wait', ['connect', 'tcp://127.0.0.1:1', '--timeout', '2147483648'], /--timeout must be a whole number from 1 to 2147483647 \(milliseconds; the longest wait a timer can do\), got '2147483648'/],
+    ['an idle timeout no timer can wait', ['proxy', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:1', '--idle-timeout', '4294967296'], /--idle-timeout must be a whole number from 1 to 2147483647/],
+    ['a connect timeout no timer can wait', ['proxy', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:1', '--connect-timeout', '2147483648'], /--connect-timeout must be a whole number from 1 to 2147483647/],
+    ['a grace no timer can wait', ['proxy', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:1', '--grace', '9999999999'], /--grace must be a whole number from 0 to 2147483647/],
+    ['a negative number', ['proxy', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:1', '--max-connections', '-5'], /--max-connections must be a whole number of at least 1, got '-5'/],
+    ['a unix path longer than sun_path', ['proxy', `unix:///tmp/${'x'.repeat(120)}.sock`, 'tcp://127.0.0.1:1'], /is 130 bytes long; a Unix-domain socket path can have at most 107 \(sun_path\)/],
   ];
   test.each(cases)('%s', async (_name, args, message) => {
     const r = await runFlow(args);

@@ -21,6 +21,7 @@ import { isPromise, SYNC_IO, type SyncIo } from './sync-io';
 import { iterateFlow } from './adapters/iterate-flow';
 import { disposeFlow } from './dispose';
 import { boundShutdownWait, refusedByAbortedSignal } from './shutdown-wait';
+import { PEER_FAILURE, type WatchPeerFailure } from './peer-failure';
 
 /**
  * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
@@ -102,6 +103,7 @@ class DriverFlow implements Flow, InboundPort {
     whenReadable: (listener) => this.whenReadable(listener),
     writeNow: (chunk, signal) => this.enqueueWrite([chunk], chunk.length, signal, true),
   };
+  readonly [PEER_FAILURE]: WatchPeerFailure = (listener) => this.watchPeerFailure(listener);
   readonly capabilities: FlowCapabilities;
   readonly label: string;
   readonly highWaterMark: number;
@@ -118,6 +120,7 @@ class DriverFlow implements Flow, InboundPort {
   private paused = false;
   private readWaiters: ReadWaiter[] = [];
   private readonly peerDone: Deferred<void> = deferred();
+  private peerFailureListeners: Set<(error: FlowError) => void> | undefined;
 
   // Outbound.
   private writeChain: Promise<unknown> = Promise.resolve();
@@ -183,6 +186,24 @@ class DriverFlow implements Flow, InboundPort {
     this.inbound = error;
     this.peerDone.resolve();
     this.wakeReaders();
+    const listeners = this.peerFailureListeners;
+    this.peerFailureListeners = undefined;
+    // Our own abort also ends the inbound side; that is no news from the peer.
+    if (listeners && !this.localError) for (const listener of listeners) listener(error);
+  }
+
+  private watchPeerFailure(listener: (error: FlowError) => void): () => void {
+    const failed = this.inbound;
+    if (failed instanceof FlowError) {
+      if (!this.localError) queueMicrotask(() => listener(failed));
+      return noop;
+    }
+    if (failed === 'eof' || this.localError) return noop;
+    const listeners = (this.peerFailureListeners ??= new Set());
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
   }
 
   // ---- Reading ----

@@ -17,6 +17,7 @@ import type { FlowStats } from './stats';
 import { SYNC_IO, syncIoOf, type SyncIo } from './sync-io';
 import { iterateFlow } from './adapters/iterate-flow';
 import { disposeFlow } from './dispose';
+import { PEER_FAILURE, peerFailureWatchOf, type WatchPeerFailure } from './peer-failure';
 
 /**
  * A flow that hands every operation to `inner`: the base for layers that add a few methods or
@@ -35,6 +36,15 @@ export class FlowWrapper implements Flow {
     const plain = FlowWrapper.prototype;
     if (this.read !== plain.read || this.write !== plain.write) return undefined;
     return syncIoOf(this.inner);
+  }
+
+  /**
+   * The inner flow's watch on its peer's failure: a layer that changes reads or writes does not
+   * change whether the peer reset.
+   * @hidden
+   */
+  get [PEER_FAILURE](): WatchPeerFailure | undefined {
+    return peerFailureWatchOf(this.inner);
   }
 
   read(options?: ReadOptions): Promise<ReadResult> {

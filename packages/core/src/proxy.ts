@@ -1,6 +1,8 @@
 import { copy, StopReason, type CopyResult } from './copy';
 import { abortedError, timeoutError } from './errors';
 import type { Flow } from './flow';
+import type { FlowError } from './errors';
+import { peerFailureWatchOf } from './peer-failure';
 
 export type DirectionResult = CopyResult;
 
@@ -12,7 +14,9 @@ export interface ProxyResult {
 /**
  * What happens to the other peer when one direction fails:
  * - `abort-both` (default): both flows are aborted, so each peer sees a reset, never a clean EOF
- *   that would hide the truncation.
+ *   that would hide the truncation. A peer that resets ends both directions at once, even while
+ *   its flow is paused behind a destination that takes nothing (the bytes still buffered from it
+ *   would only reach the other peer ahead of a reset anyway).
  * - `shutdown-peer`: the failed direction's destination is shut down for writing (the peer sees
  *   EOF, as mirage's `Proxy` does); the other direction goes on.
  * - `continue-other`: nothing is done to the destination; the other direction goes on.
@@ -56,6 +60,23 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
     a.abort(reason.error);
     b.abort(reason.error);
   };
+  // Under abort-both, a peer that resets stops both directions at once: its flow may be paused
+  // behind a destination that never reads, where no copy would look at it again.
+  let peerFailure: { readonly src: Flow; readonly error: FlowError } | undefined;
+  const unwatch: Array<() => void> = [];
+  if (policy === 'abort-both') {
+    for (const flow of [a, b]) {
+      const watch = peerFailureWatchOf(flow);
+      if (!watch) continue;
+      unwatch.push(
+        watch((error) => {
+          if (stop) return;
+          peerFailure = { src: flow, error };
+          stopBoth(new StopReason('aborted', abortedError(`the other direction failed: ${error.message}`)));
+        }),
+      );
+    }
+  }
   const onOuterAbort = (): void => stopBoth(new StopReason('aborted', abortedError(outer?.reason)));
   if (outer?.aborted) onOuterAbort();
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
@@ -70,7 +91,9 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
 
   const direction = async (src: Flow, dst: Flow): Promise<DirectionResult> => {
     const r = await copy(src, dst, { onProgress: activity });
-    // A direction cut short by the stop reports why it was stopped, not the abort it saw.
+    // A direction cut short by the stop reports why it was stopped, not the abort it saw: the
+    // peer's reset for the direction that reads from it.
+    if (peerFailure?.src === src && r.outcome !== 'eof') return { ...r, outcome: 'error', error: peerFailure.error, failedSide: 'read' };
     if (stop) return r.outcome === 'eof' ? r : { ...r, outcome: stop.outcome, error: stop.error };
     if (r.outcome === 'error') {
       if (policy === 'abort-both') {
@@ -83,6 +106,7 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
   };
 
   const [aToB, bToA] = await Promise.all([direction(a, b), direction(b, a)]);
+  for (const cancel of unwatch) cancel();
   if (idle) clearTimeout(idle);
   outer?.removeEventListener('abort', onOuterAbort);
   if (!stop && release) {

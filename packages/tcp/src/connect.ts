@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { abortedError, err, FlowError, ok, type Result } from '@flow/core';
-import { checkPort, formatTarget, ipEndpoint, parseEndpoint, type ConnectTarget, type Endpoint } from './endpoint';
+import { checkPort, checkUnixPathLength, formatTarget, ipEndpoint, parseEndpoint, type ConnectTarget, type Endpoint } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { connectError } from './socket-errors';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
@@ -66,6 +66,8 @@ export function connect(target: string | ConnectTarget, options: ConnectOptions 
     t = checkTarget(target);
   }
   checkOptions(options);
+  const tooLong = 'path' in t ? checkUnixPathLength(t.path) : undefined;
+  if (tooLong) return Promise.resolve(err(tooLong));
   const name = formatTarget(t);
   const { signal } = options;
   if (signal?.aborted) return Promise.resolve(err(abortedError(signal.reason)));

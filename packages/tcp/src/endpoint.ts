@@ -83,6 +83,23 @@ function isHostName(host: string): boolean {
   return host.split('.').every((label) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
 }
 
+/**
+ * The longest Unix-domain socket path Linux takes: sun_path holds 108 bytes with the final NUL.
+ * Node does not check it: a longer path is cut short, and a socket file appears under a name
+ * nobody asked for.
+ */
+export const MAX_UNIX_PATH_BYTES = 107;
+
+/** An `invalid` error when `path` does not fit in sun_path; undefined when it does. */
+export function checkUnixPathLength(path: string): FlowError | undefined {
+  const bytes = Buffer.byteLength(path);
+  if (bytes <= MAX_UNIX_PATH_BYTES) return undefined;
+  return new FlowError(
+    'invalid',
+    `the socket path ${path} is ${bytes} bytes long; a Unix-domain socket path can have at most ${MAX_UNIX_PATH_BYTES} (sun_path): use a shorter path, e.g. in a directory nearer the root`,
+  );
+}
+
 function parseUnix(uri: string, rest: string): Result<ConnectTarget, FlowError> {
   let encoded: string;
   if (rest.startsWith('//')) {
@@ -104,6 +121,8 @@ function parseUnix(uri: string, rest: string): Result<ConnectTarget, FlowError> 
   }
   if (path === '') return err(invalid(uri, 'empty socket path', UNIX_EXAMPLE));
   if (path.includes('\0')) return err(invalid(uri, 'NUL byte in the socket path', UNIX_EXAMPLE));
+  const tooLong = checkUnixPathLength(path);
+  if (tooLong) return err(tooLong);
   return ok({ path });
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
-import { checkPort, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
+import { checkPort, checkUnixPathLength, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
@@ -9,8 +9,10 @@ export interface ListenOptions {
   /** Keepalive for every accepted flow, applied before it is handed out. */
   readonly keepalive?: Keepalive;
   /**
-   * The kernel's accept backlog, and the number of connections queued for `accept()` before
-   * new ones are reset. Default 511 (Node's default).
+   * The kernel's accept backlog, and the number of flows queued for `accept()`. Connections
+   * that come while the queue is full wait, accepted but unread (their bytes stay in the
+   * kernel), until `accept()` makes room; only beyond `maxConnections` are they reset.
+   * Default 511 (Node's default).
    */
   readonly backlog?: number;
   /** Turn Nagle's algorithm off on every accepted flow. */
@@ -22,18 +24,27 @@ export interface ListenOptions {
    */
   readonly unlinkStale?: boolean;
   /**
-   * Most live flows from this listener at once; connections beyond it are reset at once, so a
-   * flood of peers cannot exhaust file descriptors. Default 10000.
+   * Most connections from this listener at once, live flows and connections waiting for room
+   * in the accept queue together; connections beyond it are reset at once (and reported to
+   * `onRefused`), so a flood of peers cannot exhaust file descriptors. Default 10000.
    */
   readonly maxConnections?: number;
+  /**
+   * Told about every connection reset because `maxConnections` was reached: who it came from
+   * and why. Node accepts every connection the kernel offers (a listening socket cannot be
+   * paused), so this is the only place such a refusal shows.
+   */
+  readonly onRefused?: (peer: Endpoint, reason: FlowError) => void;
   /** Read buffer per flow before its socket is paused. Default 256 KiB. */
   readonly highWaterMark?: number;
 }
 
 /** A listening socket whose connections arrive as TcpFlows (mirage's `listen` / `unlisten`). */
 export interface TcpListener extends Listener<Endpoint> {
-  /** Live flows that came from this listener (accepted or still queued). */
+  /** Live flows that came from this listener (accepted or still queued), and connections waiting for room in the queue. */
   readonly connections: number;
+  /** Connections reset because `maxConnections` was reached. */
+  readonly refused: number;
   accept(options?: AcceptOptions): Promise<Result<TcpFlow, FlowError>>;
   [Symbol.asyncIterator](): AsyncIterator<TcpFlow>;
   /** Stop accepting (mirage's `unlisten`): the socket is closed, live flows are untouched. */
@@ -88,12 +99,16 @@ export function listen(target: string | ListenTarget, options: ListenOptions = {
     t = checkListenTarget(target);
   }
   checkOptions(options);
+  const tooLong = 'path' in t ? checkUnixPathLength(t.path) : undefined;
+  if (tooLong) return Promise.resolve(err(tooLong));
   return 'path' in t ? listenUnix(t.path, options) : listenTcp(t, options);
 }
 
 /** Listens once; resolves with the server or the bind error. */
 function bind(options: ListenOptions, how: { path: string } | { host: string; port: number; ipv6Only: boolean }): Promise<Result<Server, FlowError>> {
-  const server = createServer({ allowHalfOpen: true });
+  // Connections are not read before they become flows: one that waits for room in the accept
+  // queue keeps its bytes in the kernel, where they cost us nothing.
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   return new Promise((resolve) => {
     const onError = (e: unknown): void => {
       server.off('listening', onListening);
@@ -168,7 +183,10 @@ function describeBindError(e: FlowError, where: string): FlowError {
 class SocketListener implements TcpListener {
   private readonly queue: AcceptQueue;
   private readonly live = new Set<TcpFlow>();
+  /** Accepted connections waiting, unread, for room in the accept queue (oldest first). */
+  private readonly waiting = new Set<Socket>();
   private readonly maxConnections: number;
+  private refusedCount = 0;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -185,7 +203,11 @@ class SocketListener implements TcpListener {
   }
 
   get connections(): number {
-    return this.live.size;
+    return this.live.size + this.waiting.size;
+  }
+
+  get refused(): number {
+    return this.refusedCount;
   }
 
   get closedForAccept(): boolean {
@@ -194,10 +216,43 @@ class SocketListener implements TcpListener {
 
   private onConnection(socket: Socket): void {
     socket.on('error', () => undefined);
-    if (this.closing || this.live.size >= this.maxConnections) {
+    if (this.closing) {
       refuse(socket);
       return;
     }
+    if (this.connections >= this.maxConnections) {
+      this.refuseOverLimit(socket);
+      return;
+    }
+    if (this.queue.size >= this.queue.backlog || this.waiting.size > 0) {
+      // The queue is full (or others wait already, and they come first): wait, unread.
+      this.waiting.add(socket);
+      socket.once('close', () => this.waiting.delete(socket));
+      return;
+    }
+    this.admit(socket);
+  }
+
+  private refuseOverLimit(socket: Socket): void {
+    this.refusedCount += 1;
+    const peer = this.peerOf(socket);
+    refuse(socket);
+    try {
+      this.options.onRefused?.(
+        peer,
+        new FlowError('limit', `${this.maxConnections} connections are open or waiting (maxConnections): reset`),
+      );
+    } catch {
+      // A throwing observer must not take the listener down.
+    }
+  }
+
+  private peerOf(socket: Socket): Endpoint {
+    return this.address.family === 'unix' ? { family: 'unix', path: '' } : ipEndpoint(socket.remoteAddress, socket.remotePort);
+  }
+
+  /** Turns a connection into a flow and queues it for `accept()`. */
+  private admit(socket: Socket): void {
     let flow: TcpFlow;
     try {
       const unix = this.address.family === 'unix';
@@ -206,7 +261,7 @@ class SocketListener implements TcpListener {
       if (this.options.noDelay === true && !unix) socket.setNoDelay(true);
       flow = wrapSocket(socket, {
         src: unix ? this.address : ipEndpoint(socket.localAddress, socket.localPort),
-        dst: unix ? { family: 'unix', path: '' } : ipEndpoint(socket.remoteAddress, socket.remotePort),
+        dst: this.peerOf(socket),
         keepalive,
         noDelay: this.options.noDelay === true,
         highWaterMark: this.options.highWaterMark,
@@ -219,11 +274,25 @@ class SocketListener implements TcpListener {
     this.live.add(flow);
     void flow.closed.then(() => this.live.delete(flow));
     this.queue.offer(flow);
+    // The server pauses every connection on arrival; the flow reads from now on.
+    socket.resume();
+  }
+
+  /** Moves waiting connections into the accept queue while it has room. */
+  private admitWaiting(): void {
+    for (const socket of this.waiting) {
+      if (this.closing || this.queue.size >= this.queue.backlog) return;
+      this.waiting.delete(socket);
+      if (!socket.destroyed) this.admit(socket);
+    }
   }
 
   async accept(options?: AcceptOptions): Promise<Result<TcpFlow, FlowError>> {
+    const accepted = this.queue.accept(options);
+    // Taking a flow (or waiting for one) makes room: the longest-waiting connections come in.
+    this.admitWaiting();
     // Only TcpFlows are ever offered to the queue.
-    return (await this.queue.accept(options)) as Result<TcpFlow, FlowError>;
+    return (await accepted) as Result<TcpFlow, FlowError>;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<TcpFlow> {
@@ -237,6 +306,9 @@ class SocketListener implements TcpListener {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.queue.close();
+    // Connections that waited for room were never accepted: they go as queued flows do.
+    for (const socket of this.waiting) refuse(socket);
+    this.waiting.clear();
     // server.close() closes the listening socket at once (and unlinks a Unix socket file); its
     // callback would wait for every live connection, which must not matter here.
     this.closing = new Promise<void>((resolve) => {

@@ -83,6 +83,8 @@ class SocketFlow extends FlowWrapper implements TcpFlow {
         capabilities: socketCapabilities(unix, options.keepalive),
         highWaterMark: options.highWaterMark,
         mapError,
+        // A reset must never read as a clean end, nor go unseen while the flow is paused.
+        detectReset: true,
       }),
     );
     this.socket = socket;

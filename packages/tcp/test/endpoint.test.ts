@@ -70,3 +70,29 @@ test('listen with a port outside 0-65535 throws RangeError; a bad URI gives inva
   const r = await listen('tcp://127.0.0.1:65536');
   expect(r.ok ? 'listening' : r.error.kind).toBe('invalid');
 });
+
+test('a Unix socket path longer than sun_path is refused as invalid, and no truncated socket file appears', async () => {
+  const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { connect } = await import('../src');
+  const dir = mkdtempSync(join(tmpdir(), 'flow-long-'));
+  try {
+    const path = join(dir, 'x'.repeat(200));
+    for (const r of [await listen({ path }), await listen(`unix://${path}`), await connect({ path }), await connect(`unix://${path}`)]) {
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.kind).toBe('invalid');
+        expect(r.error.message).toMatch(/at most 107 \(sun_path\)/);
+      }
+    }
+    expect(existsSync(path.slice(0, 107))).toBe(false);
+    // 107 bytes fit.
+    const fits = join(dir, 'y'.repeat(107 - Buffer.byteLength(dir) - 1));
+    const l = await listen({ path: fits });
+    expect(l.ok).toBe(true);
+    if (l.ok) await l.value.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,7 +2,7 @@ import { formatError } from '@flow/core';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
-import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { expectPositionals, milliseconds, parseCommandLine } from '../options';
 import { runSession } from '../session';
 import { UsageError } from '../usage-error';
 
@@ -35,8 +35,8 @@ Examples:
   async run(args) {
     const { values, positionals } = parseCommandLine(args, { timeout: { type: 'string' }, 'idle-timeout': { type: 'string' } }, 'connect', usage);
     expectPositionals(positionals, ['uri'], 0, 'connect', usage);
-    const timeoutMs = wholeNumber(values.timeout, 'timeout', 'connect', { min: 1, example: '5000' }) ?? 10_000;
-    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', 'connect', { min: 1, example: '60000' });
+    const timeoutMs = milliseconds(values.timeout, 'timeout', 'connect', { min: 1, example: '5000' }) ?? 10_000;
+    const idleTimeoutMs = milliseconds(values['idle-timeout'], 'idle-timeout', 'connect', { min: 1, example: '60000' });
     const endpoint = parseEndpoint(positionals[0] as string, 'connect', '<uri>', 'connect');
     if (endpoint.scheme === 'stdio') throw new UsageError('flow connect: connecting stdio: to stdio: copies nothing useful', 'flow connect tcp://127.0.0.1:8080', 'connect');
     const connected = await endpoint.connect!({ timeoutMs });

@@ -2,7 +2,7 @@ import { formatError } from '@flow/core';
 import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
-import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { expectPositionals, milliseconds, parseCommandLine } from '../options';
 import { runSession } from '../session';
 import { onStopSignals, type StopSignal } from '../signals';
 import { UsageError } from '../usage-error';
@@ -29,7 +29,7 @@ Examples:
   async run(args) {
     const { values, positionals } = parseCommandLine(args, { 'idle-timeout': { type: 'string' } }, 'listen', usage);
     expectPositionals(positionals, ['uri'], 0, 'listen', usage);
-    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', 'listen', { min: 1, example: '60000' });
+    const idleTimeoutMs = milliseconds(values['idle-timeout'], 'idle-timeout', 'listen', { min: 1, example: '60000' });
     const endpoint = parseEndpoint(positionals[0] as string, 'listen', '<uri>', 'listen');
     if (endpoint.scheme === 'stdio') throw new UsageError('flow listen: listening on stdio: to copy to stdio: copies nothing useful', 'flow listen tcp://127.0.0.1:9000', 'listen');
     const bound = await endpoint.listen!();

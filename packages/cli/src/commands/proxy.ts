@@ -1,11 +1,11 @@
-import { formatError, proxy, type Flow } from '@flow/core';
+import { formatError, proxy, type Flow, type FlowError } from '@flow/core';
 import { checkAllowed, readAllowlistFile } from '../allowlist';
 import type { Command } from '../command';
 import { directionReport } from '../direction-report';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
 import { runGracefulServer } from '../graceful-server';
-import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
+import { expectPositionals, milliseconds, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
 
 const usage =
@@ -26,7 +26,10 @@ export const proxyCommand: Command = {
   summary: 'Listen on one endpoint; for each flow accepted there, connect to the target and copy both ways.',
   usage,
   details: `Options:
-  --max-connections N   at most N connections at once; later ones wait in the listen backlog (default 256)
+  --max-connections N   at most N connections proxied at once (default 256); later ones wait, accepted
+                        but unread, until one ends. Over TCP and Unix sockets at most 10000 are open or
+                        waiting at once: beyond that a connection is reset, said on stderr (and as a
+                        --stats line with outcome "refused"), and counted when the proxy stops
   --idle-timeout MS     end a connection when no byte moved either way for MS milliseconds (default: none)
   --connect-timeout MS  give up connecting to the target after MS milliseconds (default 10000)
   --grace MS            on SIGINT/SIGTERM, stop accepting and give live connections MS milliseconds
@@ -57,9 +60,9 @@ Examples:
     const { values, positionals } = parseCommandLine(args, options, 'proxy', usage);
     expectPositionals(positionals, ['listen-uri', 'target-uri'], 0, 'proxy', usage);
     const concurrency = wholeNumber(values['max-connections'], 'max-connections', 'proxy', { min: 1, example: '64' }) ?? 256;
-    const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', 'proxy', { min: 1, example: '60000' });
-    const connectTimeoutMs = wholeNumber(values['connect-timeout'], 'connect-timeout', 'proxy', { min: 1, example: '5000' }) ?? 10_000;
-    const graceMs = wholeNumber(values.grace, 'grace', 'proxy', { min: 0, example: '5000' }) ?? 10_000;
+    const idleTimeoutMs = milliseconds(values['idle-timeout'], 'idle-timeout', 'proxy', { min: 1, example: '60000' });
+    const connectTimeoutMs = milliseconds(values['connect-timeout'], 'connect-timeout', 'proxy', { min: 1, example: '5000' }) ?? 10_000;
+    const graceMs = milliseconds(values.grace, 'grace', 'proxy', { min: 0, example: '5000' }) ?? 10_000;
     const stats = values.stats === true;
     const [listenUri, targetUri] = positionals as [string, string];
     const from = parseEndpoint(listenUri, 'listen', '<listen-uri>', 'proxy');
@@ -73,7 +76,19 @@ Examples:
       throw new UsageError('flow proxy: --stats prints on stdout, which the stdio: endpoint carries; drop one of them', usage, 'proxy');
     }
 
-    const bound = await from.listen!();
+    let refused = 0;
+    let lastRefusalNote = 0;
+    const onRefused = (peer: string, reason: FlowError): void => {
+      refused += 1;
+      if (stats) writeStats({ peer, target: to.uri, outcome: 'refused', error: formatError(reason) });
+      // A flood would print a line per connection: at most one note a second, with the count.
+      const now = Date.now();
+      if (now - lastRefusalNote >= 1000) {
+        lastRefusalNote = now;
+        process.stderr.write(`flow proxy: reset a connection from ${peer}: ${formatError(reason)} (${refused} so far)\n`);
+      }
+    };
+    const bound = await from.listen!({ onRefused });
     if (!bound.ok) {
       process.stderr.write(`flow proxy: cannot listen on ${from.uri}: ${formatError(bound.error)}\n`);
       return ExitCode.unavailable;
@@ -111,7 +126,8 @@ Examples:
       graceMs,
       onReady: () => process.stderr.write(`flow proxy: listening on ${listener.uri}, forwarding to ${to.uri}\n`),
     });
-    process.stderr.write(`flow proxy: stopped after ${summary.accepted} connection(s)\n`);
+    const refusedNote = refused > 0 ? `; ${refused} reset for want of room` : '';
+    process.stderr.write(`flow proxy: stopped after ${summary.accepted} connection(s)${refusedNote}\n`);
     if (!stoppedBySignal && summary.stoppedBy.kind !== 'closed') {
       process.stderr.write(`flow proxy: accepting failed: ${formatError(summary.stoppedBy)}\n`);
       return ExitCode.failed;

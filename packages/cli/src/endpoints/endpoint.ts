@@ -6,6 +6,12 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a command wants to hear from a listener besides the flows it accepts. */
+export interface ListenHooks {
+  /** A connection was reset before it was accepted (too many at once): who, and why. */
+  readonly onRefused?: (peer: string, reason: FlowError) => void;
+}
+
 /** A listener as the commands use it: the core shape plus a printable address. */
 export interface EndpointListener extends Listener {
   /** Where peers reach it, as a URI (with the real port when 0 was asked for). */
@@ -17,7 +23,7 @@ export interface Endpoint {
   readonly uri: string;
   readonly scheme: string;
   connect?(options: ConnectOptions): Promise<Result<Flow, FlowError>>;
-  listen?(): Promise<Result<EndpointListener, FlowError>>;
+  listen?(options?: ListenHooks): Promise<Result<EndpointListener, FlowError>>;
 }
 
 /** A family of URI schemes served by one transport package. */

@@ -23,10 +23,15 @@ export const tcpFamily: EndpointFamily = {
       scheme,
       // Interactive protocols through a CLI want their small writes out at once.
       connect: async (o): Promise<Result<Flow, FlowError>> => connect(target, { timeoutMs: o.timeoutMs, signal: o.signal, noDelay: 'port' in target }),
-      listen: async (): Promise<Result<EndpointListener, FlowError>> => {
+      listen: async (hooks): Promise<Result<EndpointListener, FlowError>> => {
         // A socket file left by a process that died is in the way of every restart; @flow/tcp
         // removes it only when nobody listens on it.
-        const r = await listen(uri, { unlinkStale: true, noDelay: 'port' in target });
+        const onRefused = hooks?.onRefused;
+        const r = await listen(uri, {
+          unlinkStale: true,
+          noDelay: 'port' in target,
+          onRefused: onRefused && ((peer, reason) => onRefused(formatEndpoint(peer), reason)),
+        });
         if (!r.ok) return r;
         const l = r.value;
         const listener: EndpointListener = {

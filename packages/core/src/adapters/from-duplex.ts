@@ -6,6 +6,7 @@ import type { Flow, FlowCapabilities, WriteResult } from '../flow';
 import { err, OK } from '../result';
 import { StatsRecorder } from '../stats';
 import { copyBytes } from '../bytes';
+import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused } from './socket-liveness';
 
 export interface FromDuplexOptions {
   readonly label?: string;
@@ -21,6 +22,14 @@ export interface FromDuplexOptions {
   readonly copyChunks?: boolean;
   /** Maps a Node error to a flow error; transports use it to refine kinds. */
   readonly mapError?: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError;
+  /**
+   * For a `net.Socket` (TCP or Unix-domain): never take a reset for a clean end. Every end of
+   * stream is confirmed by one more read (libuv reports a hang-up after a short read as EOF
+   * without reading the pending error), and while the flow is paused a TCP socket is asked for
+   * a pending reset once a second, so that a paused flow learns that its peer is gone. See
+   * `socket-liveness.ts` for what this can and cannot see. Default false.
+   */
+  readonly detectReset?: boolean;
 }
 
 const SOCKET_CAPABILITIES: FlowCapabilities = Object.freeze({
@@ -36,6 +45,14 @@ const DUPLEX_CAPABILITIES: FlowCapabilities = Object.freeze({
 });
 
 type Waiter = () => void;
+
+/** Which of the reset checks of `socket-liveness.ts` a driver runs. */
+interface Liveness {
+  /** Confirm every end of stream by one more read. */
+  readonly confirmEnd: boolean;
+  /** Ask the socket for a pending reset while the flow is paused (TCP only). */
+  readonly probeWhilePaused: boolean;
+}
 
 /**
  * Wraps any Node `Duplex` (a `net.Socket`, a child process's stdio pair, a TLS socket) as a flow,
@@ -69,7 +86,11 @@ export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flo
     ...(tcp ? SOCKET_CAPABILITIES : DUPLEX_CAPABILITIES),
     ...options.capabilities,
   };
-  return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder), {
+  const liveness: Liveness = {
+    confirmEnd: isSocket && options.detectReset === true,
+    probeWhilePaused: tcp && options.detectReset === true,
+  };
+  return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder, liveness), {
     capabilities,
     label: options.label ?? (isSocket ? socketLabel(duplex as Socket) : 'duplex'),
     highWaterMark: options.highWaterMark,
@@ -90,6 +111,29 @@ function isTcpSocket(socket: Socket): boolean {
   return socket.remoteFamily === 'IPv4' || socket.remoteFamily === 'IPv6';
 }
 
+/**
+ * Whether Node has asked libuv to shut the write side down and that request may not have run
+ * yet: the stream ended, nothing is left in Node's queue, and 'finish' has not come.
+ */
+function shutdownInFlight(d: Duplex): boolean {
+  return d.writableEnded && !d.writableFinished && d.writableLength === 0;
+}
+
+/** Abort's release: a TCP RST where the handle can send one, a plain destroy otherwise. */
+function resetOrDestroy(d: Duplex): void {
+  if (d.destroyed) return;
+  const socket = d as Socket;
+  if (typeof socket.resetAndDestroy === 'function') {
+    try {
+      socket.resetAndDestroy();
+      return;
+    } catch {
+      // Not a TCP handle (a pipe, a PTY): fall back to a plain destroy.
+    }
+  }
+  d.destroy();
+}
+
 function socketLabel(socket: Socket): string {
   const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'local';
   const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'remote';
@@ -100,6 +144,7 @@ class DuplexDriver implements FlowDriver {
   private failure: FlowError | undefined;
   private gone = false;
   private waiters = new Set<Waiter>();
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly duplex: Duplex,
@@ -107,16 +152,36 @@ class DuplexDriver implements FlowDriver {
     private readonly copyChunks: boolean,
     private readonly mapError: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError,
     private readonly recorder: StatsRecorder,
+    private readonly liveness: Liveness,
   ) {
     // Node ends the write side when the read side ends unless this is set (net.Socket's default
     // is false); the flow contract keeps the two halves independent.
     duplex.allowHalfOpen = true;
     duplex.on('error', (e: unknown) => this.onError(e));
-    duplex.on('end', () => port.end());
+    duplex.on('end', () => this.onEnd());
     duplex.on('close', () => this.onClose());
     duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
     if (duplex.readableEnded) port.end();
     if (duplex.destroyed) this.onClose();
+  }
+
+  private onEnd(): void {
+    if (!this.liveness.confirmEnd) {
+      this.port.end();
+      return;
+    }
+    const socket = this.duplex as Socket;
+    const giveBack = holdOpenAfterEnd(socket);
+    // Node closes a socket whose write side finished as soon as 'end' returns: nothing to ask.
+    if (!giveBack && socket.writableFinished) {
+      this.port.end();
+      return;
+    }
+    // A reset found by the extra read fails the port first; the end that follows is then ignored.
+    rereadAfterEnd(socket, () => {
+      this.port.end();
+      giveBack?.();
+    });
   }
 
   private onData(chunk: Buffer | string): void {
@@ -136,6 +201,7 @@ class DuplexDriver implements FlowDriver {
 
   private onClose(): void {
     this.gone = true;
+    this.stopWatching();
     // Destroyed without an end of stream and without an error: whatever was in flight is lost.
     this.port.fail(this.failure ?? new FlowError('reset', 'the stream was destroyed before its end', { code: 'ECONNRESET' }));
     this.wake();
@@ -235,30 +301,47 @@ class DuplexDriver implements FlowDriver {
   }
 
   abort(): void {
+    this.stopWatching();
     const d = this.duplex;
     if (d.destroyed) return;
     const socket = d as Socket;
-    if (typeof socket.resetAndDestroy === 'function') {
-      try {
-        socket.resetAndDestroy();
-        return;
-      } catch {
-        // Not a TCP handle (a pipe, a PTY): fall back to a plain destroy.
-      }
+    if (typeof socket.resetAndDestroy === 'function' && shutdownInFlight(d)) {
+      // libuv refuses to reset a socket while its shutdown request is pending
+      // (uv_tcp_close_reset: EINVAL), and Node then drops the handle without closing it: the
+      // descriptor leaks and keeps the process alive. The shutdown completes within a turn of
+      // the event loop ('finish'); reset then. A shutdown that fails destroys the socket.
+      const forget = (): void => {
+        d.off('finish', reset);
+      };
+      const reset = (): void => {
+        d.off('close', forget);
+        resetOrDestroy(d);
+      };
+      d.once('finish', reset);
+      d.once('close', forget);
+      return;
     }
-    d.destroy();
+    resetOrDestroy(d);
   }
 
   release(): void {
+    this.stopWatching();
     // The handshake finished: our 'finish' happened and the peer's end arrived.
     this.duplex.destroy();
   }
 
   pause(): void {
     this.duplex.pause();
+    if (this.liveness.probeWhilePaused && !this.gone && !this.unwatch) this.unwatch = watchWhilePaused(this.duplex as Socket);
   }
 
   resume(): void {
+    this.stopWatching();
     this.duplex.resume();
+  }
+
+  private stopWatching(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 }
