@@ -3,6 +3,7 @@ import path from 'node:path';
 import { formatError, type Flow } from '@flow/core';
 import { ConnectionPool, defaultIdPolicy, exportDirectory, type IdPolicy, MemoryBudget, serve9p } from '@flow/9p';
 import type { Command } from '../command';
+import { invokedAs } from '../invoked-as';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
 import { runGracefulServer } from '../graceful-server';
@@ -49,7 +50,7 @@ function reachLines(uri: string, dir: string): string[] {
   } else if (unix) {
     lines.push(`  mount -t 9p -o trans=unix,version=9p2000.L ${quote(decodeURIComponent(unix[1] as string))} /mnt`);
   }
-  lines.push(`  flow 9p ls ${quote(uri)} /`);
+  lines.push(`  ${invokedAs()} 9p ls ${quote(uri)} /`);
   return lines;
 }
 
