@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicPackages, type WorkspacePackage } from './support';
+import { publicPackages, ROOT, type WorkspacePackage } from './support';
 
 // A user's view of the packages: packed as they would be published, installed with npm into a
 // folder outside the workspace, then loaded from CommonJS, from ESM and from TypeScript.
@@ -36,10 +36,13 @@ function run(command: string, args: readonly string[], cwd = dir): { status: num
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'flow-consumer-'));
   const packs = join(dir, 'packs');
-  for (const pkg of packages) {
-    execFileSync('pnpm', ['pack', '--pack-destination', packs], { cwd: pkg.path, stdio: 'ignore' });
-  }
+  // The script the READMEs point a clone's users to.
+  execFileSync('bash', [join(ROOT, 'scripts', 'pack.sh'), packs], { stdio: 'ignore' });
   tarballs = readdirSync(packs).map((f) => join(packs, f));
+  const expected = packages.map((p) => `${p.json.name.replace('@', '').replace('/', '-')}-`);
+  if (tarballs.length !== packages.length || !expected.every((e) => tarballs.some((t) => t.includes(e)))) {
+    throw new Error(`scripts/pack.sh packed ${tarballs.join(', ')}; expected one tarball per public package`);
+  }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   const tools = [
     '@types/node@20',
