@@ -8,7 +8,7 @@ import type { Command } from '../command';
 import { parseEndpoint } from '../endpoints/registry';
 import { ExitCode } from '../exit-codes';
 import { meteredFlow } from '../metered-flow';
-import { expectPositionals, parseCommandLine, wholeNumber, type ParsedCommandLine } from '../options';
+import { expectPositionals, milliseconds, parseCommandLine, wholeNumber, type ParsedCommandLine } from '../options';
 import { Progress } from '../progress';
 import { onStopSignals, type StopSignal } from '../signals';
 import { UsageError } from '../usage-error';
@@ -20,8 +20,6 @@ const common = {
   'request-timeout': { type: 'string' },
 } as const;
 
-/** The longest delay a Node timer keeps; a longer one would fire at once. */
-const MAX_TIMER_MS = 2147483647;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** After Ctrl-C, how long a stalled operation gets to end cleanly before the connection is cut. */
 const STOP_GRACE_MS = 2000;
@@ -89,9 +87,9 @@ function clientCommand(spec: ClientSpec): Command {
       expectPositionals(positionals, spec.args, spec.optional, command, usage);
       spec.validate?.(positionals, command, usage);
       const msize = wholeNumber(values.msize, 'msize', command, { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
-      const timeoutMs = wholeNumber(values.timeout, 'timeout', command, { min: 1, max: MAX_TIMER_MS, example: '5000' }) ?? 10_000;
+      const timeoutMs = milliseconds(values.timeout, 'timeout', command, { min: 1, example: '5000' }) ?? 10_000;
       const requestTimeout =
-        wholeNumber(values['request-timeout'], 'request-timeout', command, { min: 0, max: MAX_TIMER_MS, example: '30000' }) ??
+        milliseconds(values['request-timeout'], 'request-timeout', command, { min: 0, example: '30000' }) ??
         DEFAULT_REQUEST_TIMEOUT_MS;
       const aname = typeof values.aname === 'string' ? values.aname : '';
       const endpoint = parseEndpoint(positionals[0] as string, 'connect', '<uri>', command);
