@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     process.send?.({ id: m.id, reply: { outcomes, budgetInUse: memory.inUse, peakBudget, evictions: pool.evictions, refusals: pool.refusals } });
   });
   setInterval(() => (peakBudget = Math.max(peakBudget, memory.inUse)), 50).unref();
-  process.send?.({ type: 'ready', port: address.family === 'unix' ? 0 : address.port, implementation: 'serve9p, shared MemoryBudget and ConnectionPool' });
+  process.send?.({ type: 'ready', port: address.port, implementation: 'serve9p, shared MemoryBudget and ConnectionPool' });
   for await (const flow of l.value) {
     void serve9p(flow, fs, { memory, pool }).then((s) => {
       const key = s.error ? `${s.outcome}:${s.error.kind}` : s.outcome;

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const l = await listen('tcp://127.0.0.1:0', { noDelay });
   if (!l.ok) throw new Error(`listen failed: ${l.error.message}`);
   const address = l.value.address;
-  const port = address.family === 'unix' ? 0 : address.port;
+  const port = address.port;
   process.send?.({ type: 'ready', port, implementation: `serve9p over @flow/tcp${noDelay ? ' (noDelay)' : ''}` });
   for await (const flow of l.value) void serve9p(flow, fs, { msize: 65536 });
 }

@@ -44,7 +44,7 @@ export { copy } from './copy';
 export type { CopyOptions, CopyOutcome, CopyResult } from './copy';
 export { proxy } from './proxy';
 export type { DirectionResult, ProxyErrorPolicy, ProxyOptions, ProxyResult } from './proxy';
-export { AcceptQueue, endFlows } from './listener';
+export { AcceptQueue, disposeListener, endFlows } from './listener';
 export type { AcceptOptions, Listener } from './listener';
 export { serve } from './serve';
 export type { Server, ServeOptions, ServeSummary } from './serve';

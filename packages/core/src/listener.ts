@@ -10,15 +10,39 @@ export interface AcceptOptions {
 /**
  * The shape every transport's listener has: accept flows one at a time or iterate them,
  * tell the bound address, and stop accepting with `close()` (live flows are not touched).
+ *
+ * `Address` is the transport's address type and `F` the flow type it accepts, so a TCP
+ * listener's `address.port` and its flows' `dst` need no cast.
  */
-export interface Listener<Address = unknown> extends AsyncIterable<Flow> {
+export interface Listener<Address = unknown, F extends Flow = Flow> extends AsyncIterable<F>, AsyncDisposable {
   /** The bound address (for TCP, with the real port when 0 was asked for). */
   readonly address: Address;
   /** The next incoming flow; `closed` once the listener is closed and its queue is empty. */
-  accept(options?: AcceptOptions): Promise<Result<Flow, FlowError>>;
+  accept(options?: AcceptOptions): Promise<Result<F, FlowError>>;
+  /** `for await (const flow of listener)`: each accepted flow in turn, until `accept` fails (after `close`). */
+  [Symbol.asyncIterator](): AsyncIterator<F>;
   /** Stop accepting. Flows already accepted stay open; flows queued but never accepted are aborted. */
   close(): Promise<void>;
+  /**
+   * What `await using listener = ...` does at the end of the scope: the same as `close()`
+   * (stop accepting; flows already accepted are their own scopes' to dispose, as with Node's
+   * `net.Server`). Never rejects.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
+  /** True once `close()` was called: no further flow will be accepted. */
   readonly closedForAccept: boolean;
+}
+
+/**
+ * `[Symbol.asyncDispose]` for a listener: `close()`, never rejecting (a dispose that threw would
+ * replace the error that made the scope exit).
+ */
+export async function disposeListener(listener: { close(): Promise<void> }): Promise<void> {
+  try {
+    await listener.close();
+  } catch {
+    // close() of this library's listeners does not reject; a foreign one must not mask the scope's error.
+  }
 }
 
 /**

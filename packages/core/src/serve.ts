@@ -1,8 +1,9 @@
 import { abortedError, fromNodeError, type FlowError } from './errors';
 import type { Flow } from './flow';
 import type { Listener } from './listener';
+import type { Result } from './result';
 
-export interface ServeOptions {
+export interface ServeOptions<F extends Flow = Flow> {
   /** Most handlers running at once; further flows wait in the listener's backlog. Default 256. */
   readonly concurrency?: number;
   /** Stop accepting when this aborts; running handlers finish on their own. */
@@ -10,7 +11,7 @@ export interface ServeOptions {
   /** How long the final close of a flow whose handler returned may take. Default 5000 ms. */
   readonly closeTimeoutMs?: number;
   /** Told about each handler that threw or rejected (its flow is aborted). */
-  readonly onHandlerError?: (error: unknown, flow: Flow) => void;
+  readonly onHandlerError?: (error: unknown, flow: F) => void;
 }
 
 export interface ServeSummary {
@@ -35,7 +36,7 @@ export interface Server {
  * throws or rejects gets its flow aborted; one that returns gets it closed (bounded by
  * `closeTimeoutMs`), so no flow outlives its handler.
  */
-export function serve(listener: Listener, handler: (flow: Flow) => unknown, options: ServeOptions = {}): Server {
+export function serve<F extends Flow>(listener: Listener<unknown, F>, handler: (flow: F) => unknown, options: ServeOptions<F> = {}): Server {
   const concurrency = options.concurrency ?? 256;
   if (!(concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
@@ -51,7 +52,7 @@ export function serve(listener: Listener, handler: (flow: Flow) => unknown, opti
   let succeeded = 0;
   let failed = 0;
 
-  const runOne = async (flow: Flow): Promise<void> => {
+  const runOne = async (flow: F): Promise<void> => {
     try {
       await handler(flow);
       succeeded += 1;
@@ -77,7 +78,7 @@ export function serve(listener: Listener, handler: (flow: Flow) => unknown, opti
         stoppedBy = abortedError(stopper.signal.reason);
         break;
       }
-      let r: Awaited<ReturnType<Listener['accept']>>;
+      let r: Result<F, FlowError>;
       try {
         r = await listener.accept({ signal: stopper.signal });
       } catch (error) {

@@ -1,4 +1,4 @@
-import { AcceptQueue, endFlows, EOF, memoryListener, pair, type Flow, type ReadResult } from '../src';
+import { AcceptQueue, disposeListener, endFlows, EOF, memoryListener, pair, type Flow, type ReadResult } from '../src';
 
 function text(r: ReadResult): string {
   if (!r.ok) return `<${r.error.kind}>`;
@@ -117,6 +117,44 @@ describe('memoryListener', () => {
     await iterating;
     expect(seen).toEqual(['one', 'two', 'three']);
     for (const c of clients) c.abort();
+  });
+
+  test('await using closes the listener when the scope ends; a flow it accepted stays open', async () => {
+    const net = memoryListener();
+    let accepted: Flow | undefined;
+    const client = mustConnect(await net.connect());
+    {
+      await using listener = net.listener;
+      const r = await listener.accept();
+      if (!r.ok) throw r.error;
+      accepted = r.value;
+      expect(listener.closedForAccept).toBe(false);
+    }
+    expect(net.listener.closedForAccept).toBe(true);
+    expect((await net.connect()).ok).toBe(false);
+    await client.write(Buffer.from('still here'));
+    expect(text(await accepted.read())).toBe('still here');
+    client.abort();
+    accepted.abort();
+  });
+
+  test('a scope that throws keeps its own error: the listener is closed all the same', async () => {
+    const net = memoryListener();
+    const run = async (): Promise<void> => {
+      await using _listener = net.listener;
+      throw new Error('the scope failed');
+    };
+    await expect(run()).rejects.toThrow('the scope failed');
+    expect(net.listener.closedForAccept).toBe(true);
+  });
+});
+
+describe('disposeListener', () => {
+  test('closes the listener and never rejects, even when a foreign close does', async () => {
+    let closes = 0;
+    await expect(disposeListener({ close: async () => void (closes += 1) })).resolves.toBeUndefined();
+    await expect(disposeListener({ close: () => Promise.reject(new Error('broken close')) })).resolves.toBeUndefined();
+    expect(closes).toBe(1);
   });
 });
 

@@ -190,6 +190,7 @@ describe('serve', () => {
       accept: () => Promise.reject(Object.assign(new Error('too many open files'), { code: 'EMFILE' })),
       close: async () => undefined,
       [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('unused')) }),
+      [Symbol.asyncDispose]: async () => undefined,
     };
     const summary = await serve(broken, () => undefined).done;
     expect(summary.stoppedBy.kind).toBe('limit');

@@ -29,7 +29,7 @@ export interface ListenOptions {
 }
 
 /** A listener of any hypervisor-socket transport, with the core `Listener` shape. */
-export interface HvsockListener extends Listener<HvsockAddress> {
+export interface HvsockListener extends Listener<HvsockAddress, HvsockFlow> {
   /** Live flows that came from this listener (accepted or still queued). */
   readonly connections: number;
   accept(options?: AcceptOptions): Promise<Result<HvsockFlow, FlowError>>;
@@ -42,6 +42,8 @@ export interface HvsockListener extends Listener<HvsockAddress> {
   close(): Promise<void>;
   /** Stop accepting and end every live flow: a close handshake of `timeoutMs`, or abort at once without it. */
   closeAll(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** `await using`: the same as `close` (live flows are untouched), never rejecting. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // socat (Debian 1.7.4.4) as an independent peer of the hybrid-vsock client and listener, the
 // way the Firecracker, Cloud Hypervisor and vhost-device docs use it (§2.10): a scripted
 // `UNIX-LISTEN` fake VMM that reads the command line, and `UNIX-CONNECT:<uds>_<port>`.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HybridVsockAddress } from '../src/address/types';
 import { connectHybrid } from '../src/hybrid/connect';
@@ -90,5 +90,17 @@ describe('socat as the VMM connecting a guest to our listener (UNIX-CONNECT:<uds
     expect((await output).toString()).toBe('pong from the host');
     expect(await socatExited(guest)).toBe(0);
     await listener.close();
+  });
+
+  test('await using closes the listener at the end of the scope: its socket file is gone and the VMM is refused', async () => {
+    {
+      await using listener = expectOk(await listenHybrid(at(53), { mode: 0o600 }));
+      expect(existsSync(`${uds}_53`)).toBe(true);
+      expect(listener.closedForAccept).toBe(false);
+    }
+    expect(existsSync(`${uds}_53`)).toBe(false);
+    const guest = startSocat(['-', `UNIX-CONNECT:${uds}_53`]);
+    guest.stdin?.end('anyone?');
+    expect(await socatExited(guest)).not.toBe(0);
   });
 });

@@ -6,6 +6,12 @@ export type Endpoint =
   | { readonly family: 'IPv4' | 'IPv6'; readonly address: string; readonly port: number }
   | { readonly family: 'unix'; readonly path: string };
 
+/** An IP endpoint: what a TCP listener is bound to, and each end of a TCP connection. */
+export type IpEndpoint = Extract<Endpoint, { readonly family: 'IPv4' | 'IPv6' }>;
+
+/** A Unix-domain socket endpoint (the path is empty for an unnamed client socket). */
+export type UnixEndpoint = Extract<Endpoint, { readonly family: 'unix' }>;
+
 /** Where to connect: a host (IP literal or name) and port, or a Unix-domain socket path. */
 export type ConnectTarget = { readonly host: string; readonly port: number } | { readonly path: string };
 

@@ -3,7 +3,7 @@
 // and later, where `types` no longer defaults to every installed @types package, need them pulled in.
 // The public face of @flow/tcp: re-exports only.
 export { parseEndpoint, formatEndpoint, checkPort } from './endpoint';
-export type { Endpoint, ConnectTarget, ListenTarget } from './endpoint';
+export type { Endpoint, ConnectTarget, IpEndpoint, ListenTarget, UnixEndpoint } from './endpoint';
 export { connect } from './connect';
 export type { ConnectOptions } from './connect';
 export { listen } from './listen';

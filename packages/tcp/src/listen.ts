@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
-import { checkPort, checkUnixPathLength, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type ListenTarget } from './endpoint';
+import { AcceptQueue, disposeListener, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { checkPort, checkUnixPathLength, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type IpEndpoint, type ListenTarget, type UnixEndpoint } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
@@ -39,8 +39,12 @@ export interface ListenOptions {
   readonly highWaterMark?: number;
 }
 
-/** A listening socket whose connections arrive as TcpFlows (mirage's `listen` / `unlisten`). */
-export interface TcpListener extends Listener<Endpoint> {
+/**
+ * A listening socket whose connections arrive as TcpFlows (mirage's `listen` / `unlisten`).
+ * `A` is the kind of address it is bound to: `IpEndpoint` (read `address.port` without a
+ * cast) when `listen` was given a `tcp:` URI or a port, `UnixEndpoint` for a `unix:` URI or a path.
+ */
+export interface TcpListener<A extends Endpoint = Endpoint> extends Listener<A, TcpFlow> {
   /** Live flows that came from this listener (accepted or still queued), and connections waiting for room in the queue. */
   readonly connections: number;
   /** Connections reset because `maxConnections` was reached. */
@@ -51,6 +55,8 @@ export interface TcpListener extends Listener<Endpoint> {
   close(): Promise<void>;
   /** The same as `close`. */
   unlisten(): Promise<void>;
+  /** `await using`: the same as `close` (live flows are untouched), never rejecting. */
+  [Symbol.asyncDispose](): Promise<void>;
   /**
    * Stop accepting and end every live flow (mirage's `disconnect`): with `timeoutMs` each flow
    * gets that long for the close handshake before it is aborted; without it, flows are aborted
@@ -89,6 +95,12 @@ function checkOptions(options: ListenOptions): void {
  * IPv4), `unix:///path`. Resolves with the listener or a typed error (`in-use`, `permission`,
  * `invalid` for a malformed URI, ...). Throws only for bad arguments (a port outside 0-65535).
  */
+export function listen(target: `unix:${string}` | { readonly path: string }, options?: ListenOptions): Promise<Result<TcpListener<UnixEndpoint>, FlowError>>;
+export function listen(
+  target: `tcp:${string}` | { readonly host?: string; readonly port: number; readonly ipv6Only?: boolean },
+  options?: ListenOptions,
+): Promise<Result<TcpListener<IpEndpoint>, FlowError>>;
+export function listen(target: string | ListenTarget, options?: ListenOptions): Promise<Result<TcpListener, FlowError>>;
 export function listen(target: string | ListenTarget, options: ListenOptions = {}): Promise<Result<TcpListener, FlowError>> {
   let t: ListenTarget;
   if (typeof target === 'string') {
@@ -125,7 +137,7 @@ function bind(options: ListenOptions, how: { path: string } | { host: string; po
   });
 }
 
-async function listenTcp(t: { host?: string; port: number; ipv6Only?: boolean }, options: ListenOptions): Promise<Result<TcpListener, FlowError>> {
+async function listenTcp(t: { host?: string; port: number; ipv6Only?: boolean }, options: ListenOptions): Promise<Result<TcpListener<IpEndpoint>, FlowError>> {
   const port = t.port;
   let r = await bind(options, { host: t.host ?? '::', port, ipv6Only: t.ipv6Only === true });
   if (!r.ok && t.host === undefined && (r.error.code === 'EAFNOSUPPORT' || r.error.code === 'EADDRNOTAVAIL')) {
@@ -137,10 +149,11 @@ async function listenTcp(t: { host?: string; port: number; ipv6Only?: boolean },
     return err(describeBindError(r.error, where));
   }
   const info = r.value.address() as AddressInfo;
-  return ok(new SocketListener(r.value, { family: info.family === 'IPv6' ? 'IPv6' : 'IPv4', address: info.address, port: info.port }, options));
+  const address: IpEndpoint = { family: info.family === 'IPv6' ? 'IPv6' : 'IPv4', address: info.address, port: info.port };
+  return ok(new SocketListener(r.value, address, options));
 }
 
-async function listenUnix(path: string, options: ListenOptions): Promise<Result<TcpListener, FlowError>> {
+async function listenUnix(path: string, options: ListenOptions): Promise<Result<TcpListener<UnixEndpoint>, FlowError>> {
   const where = formatEndpoint({ family: 'unix', path });
   let r = await bind(options, { path });
   if (!r.ok && r.error.code === 'EADDRINUSE') {
@@ -155,7 +168,8 @@ async function listenUnix(path: string, options: ListenOptions): Promise<Result<
     }
   }
   if (!r.ok) return err(describeBindError(r.error, where));
-  return ok(new SocketListener(r.value, { family: 'unix', path }, options));
+  const address: UnixEndpoint = { family: 'unix', path };
+  return ok(new SocketListener(r.value, address, options));
 }
 
 function staleError(e: FlowError, path: string, where: string, state: string): FlowError {
@@ -180,7 +194,7 @@ function describeBindError(e: FlowError, where: string): FlowError {
   return new FlowError(e.kind, `cannot listen on ${where}: ${e.message}`, opts);
 }
 
-class SocketListener implements TcpListener {
+class SocketListener<A extends Endpoint> implements TcpListener<A> {
   private readonly queue: AcceptQueue;
   private readonly live = new Set<TcpFlow>();
   /** Accepted connections waiting, unread, for room in the accept queue (oldest first). */
@@ -191,7 +205,7 @@ class SocketListener implements TcpListener {
 
   constructor(
     private readonly server: Server,
-    readonly address: Endpoint,
+    readonly address: A,
     private readonly options: ListenOptions,
   ) {
     this.queue = new AcceptQueue(options.backlog ?? DEFAULT_BACKLOG);
@@ -324,6 +338,10 @@ class SocketListener implements TcpListener {
 
   unlisten(): Promise<void> {
     return this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeListener(this);
   }
 
   async closeAll(options: { readonly timeoutMs?: number } = {}): Promise<void> {

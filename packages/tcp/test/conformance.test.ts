@@ -8,7 +8,7 @@ async function socketPair(where: ListenTarget, to: (port: number) => ConnectTarg
   const r = await listen(where);
   if (!r.ok) throw r.error;
   const listener = r.value;
-  const port = listener.address.family === 'unix' ? 0 : listener.address.port;
+  const port = 'port' in listener.address ? listener.address.port : 0;
   const [a, b] = await Promise.all([connect(to(port)), listener.accept()]);
   if (!a.ok) throw a.error;
   if (!b.ok) throw b.error;

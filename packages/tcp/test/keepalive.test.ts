@@ -54,7 +54,7 @@ describe('keepalive on sockets', () => {
 
   test('a flow with keepalive has the kernel keepalive timer running (seen with ss)', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0', { keepalive: { after: 3000, interval: 1000, probes: 10 } }));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const client = expectOk(await connect({ host: '127.0.0.1', port }, { keepalive: { after: 2500, interval: 2000, probes: 3 } }));
     const server = expectOk(await listener.accept());
     try {

@@ -25,7 +25,7 @@ test('connections beyond the accept queue wait unread and are accepted in order;
   const listener = expectOk(
     await listen('tcp://127.0.0.1:0', { backlog: 2, maxConnections: 5, onRefused: (peer, reason) => refusals.push([peer, reason.kind]) }),
   );
-  const port = (listener.address as { port: number }).port;
+  const port = listener.address.port;
   const clients: Socket[] = [];
   for (let i = 0; i < 5; i += 1) {
     const s = await connectRaw(port);
@@ -51,7 +51,7 @@ test('connections beyond the accept queue wait unread and are accepted in order;
 
 test('closing the listener resets connections still waiting for room', async () => {
   const listener = expectOk(await listen('tcp://127.0.0.1:0', { backlog: 1 }));
-  const port = (listener.address as { port: number }).port;
+  const port = listener.address.port;
   const first = await connectRaw(port);
   const second = await connectRaw(port);
   const how = [closedHow(first), closedHow(second)];

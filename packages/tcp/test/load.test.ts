@@ -11,7 +11,7 @@ const fdLimit = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().tr
 test(`${CONCURRENT} concurrent connections through an echoing listener, 1 MiB each, every byte hash-checked`, async () => {
   expect(fdLimit === Infinity || Number.isNaN(fdLimit) || fdLimit > 2 * CONCURRENT + 100).toBe(true);
   const listener = expectOk(await listen('tcp://127.0.0.1:0', { backlog: 1024 }));
-  const port = (listener.address as { port: number }).port;
+  const port = listener.address.port;
   const server = serve(listener, (flow) => copy(flow, flow), { concurrency: CONCURRENT + 10 });
   try {
     const results = await Promise.all(
@@ -41,7 +41,7 @@ test(`${CONCURRENT} concurrent connections through an echoing listener, 1 MiB ea
 
 test('1000 connect/close cycles leave no file descriptor behind', async () => {
   const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-  const port = (listener.address as { port: number }).port;
+  const port = listener.address.port;
   const server = serve(listener, () => undefined, { concurrency: 64 });
   const cycle = async (): Promise<void> => {
     const flow = expectOk(await connect({ host: '127.0.0.1', port }));

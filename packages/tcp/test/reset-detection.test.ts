@@ -50,7 +50,7 @@ function flood(socket: Socket): void {
 describe('a TCP peer that resets while our flow is paused', () => {
   test('reads the buffered bytes and then reset, never a clean EOF', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const peer = createConnection({ host: '127.0.0.1', port });
     peer.on('error', () => undefined);
     const b = expectOk(await listener.accept());
@@ -71,7 +71,7 @@ describe('a TCP peer that resets while our flow is paused', () => {
   test('after our own FIN too: the buffered bytes, then reset', async () => {
     // A request-reply exchange where the client half-closed and the server aborts mid-reply.
     const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const peer = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true });
     peer.on('error', () => undefined);
     const b = expectOk(await listener.accept());
@@ -89,7 +89,7 @@ describe('a TCP peer that resets while our flow is paused', () => {
 
   test('a clean end after the same flood still reads as EOF with every byte', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const peer = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true });
     peer.on('error', () => undefined);
     const b = expectOk(await listener.accept());
@@ -113,7 +113,7 @@ describe('a TCP peer that resets while our flow is paused', () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const backendPort = (backend.address() as AddressInfo).port;
     const front = expectOk(await listen('tcp://127.0.0.1:0'));
-    const frontPort = (front.address as { port: number }).port;
+    const frontPort = front.address.port;
 
     const client = createConnection({ host: '127.0.0.1', port: frontPort });
     client.on('error', () => undefined);

@@ -84,7 +84,7 @@ describe.each([
 describe('socat as a client', () => {
   test('socat half-closes first: we read all of its data to EOF, then our reply reaches it', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const client = socat(['-d', '-d', '-t', '30', '-', `TCP4:127.0.0.1:${port}`]);
     client.stderr!.resume();
     const fromUs = hashOf(client.stdout!);
@@ -104,7 +104,7 @@ describe('socat as a client', () => {
 
   test('we half-close first: socat sees EOF, and its data still reaches us after our FIN', async () => {
     const listener = expectOk(await listen('tcp://[::1]:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     // A dual address (read stdin, write stdout) so that our EOF closes only socat's stdout.
     const client = socat(['-d', '-d', '-t', '30', 'STDIN!!STDOUT', `TCP6:[::1]:${port}`]);
     const sawOurEof = logged(client, 'is at EOF');

@@ -1,13 +1,13 @@
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { EOF } from '@flow/core';
-import { connect, listen, type TcpFlow, type TcpListener } from '../src';
+import { connect, listen, type IpEndpoint, type TcpFlow, type TcpListener } from '../src';
 import { expectOk, readAll } from './support';
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
-async function connectedPair(host: string): Promise<{ listener: TcpListener; client: TcpFlow; server: TcpFlow }> {
+async function connectedPair(host: string): Promise<{ listener: TcpListener<IpEndpoint>; client: TcpFlow; server: TcpFlow }> {
   const listener = expectOk(await listen(`tcp://${host.includes(':') ? `[${host}]` : host}:0`));
-  const port = listener.address.family === 'unix' ? 0 : listener.address.port;
+  const port = listener.address.port;
   const [c, s] = await Promise.all([connect({ host, port }), listener.accept()]);
   return { listener, client: expectOk(c), server: expectOk(s) };
 }
@@ -26,7 +26,7 @@ describe.each(['127.0.0.1', '::1'])('TCP on %s', (host) => {
     const { client, server, listener } = pair;
     const family = host === '::1' ? 'IPv6' : 'IPv4';
     expect(client.dst).toEqual(listener.address);
-    expect(client.dst).toEqual({ family, address: host, port: (listener.address as { port: number }).port });
+    expect(client.dst).toEqual({ family, address: host, port: listener.address.port });
     expect(server.src).toEqual(client.dst);
     expect(server.dst).toEqual(client.src);
     expect(client.label).toContain(String((client.src as { port: number }).port));
@@ -96,7 +96,7 @@ describe.each(['127.0.0.1', '::1'])('TCP on %s', (host) => {
 
   test('closing the listener leaves live flows working and refuses new connections', async () => {
     const { client, server, listener } = pair;
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     await listener.close();
     expect(listener.closedForAccept).toBe(true);
     expect(listener.connections).toBe(1);
@@ -115,7 +115,7 @@ describe('listeners', () => {
     const listener = expectOk(await listen({ port: 0 }));
     try {
       expect(listener.address).toMatchObject({ family: 'IPv6', address: '::' });
-      const port = (listener.address as { port: number }).port;
+      const port = listener.address.port;
       const [c4, s4] = await Promise.all([connect(`tcp://127.0.0.1:${port}`), listener.accept()]);
       const server4 = expectOk(s4);
       expect(server4.dst).toMatchObject({ family: 'IPv4', address: '127.0.0.1' });
@@ -132,7 +132,7 @@ describe('listeners', () => {
 
   test('listen on a busy port gives in-use', async () => {
     const first = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (first.address as { port: number }).port;
+    const port = first.address.port;
     const second = await listen({ host: '127.0.0.1', port });
     expect(second.ok ? 'listening' : second.error.kind).toBe('in-use');
     if (!second.ok) expect(second.error.message).toContain(String(port));
@@ -141,7 +141,7 @@ describe('listeners', () => {
 
   test('after closeAll the same port can be listened on again, and its flows were reset', async () => {
     const first = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (first.address as { port: number }).port;
+    const port = first.address.port;
     const clients = await Promise.all([1, 2, 3].map(() => connect({ host: '127.0.0.1', port })));
     for (let i = 0; i < 3; i++) expectOk(await first.accept());
     expect(first.connections).toBe(3);
@@ -158,7 +158,7 @@ describe('listeners', () => {
 
   test('two connections to one listener are independent (two_connect_tcp)', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const a = expectOk(await connect({ host: '127.0.0.1', port }));
     const b = expectOk(await connect({ host: '127.0.0.1', port }));
     const sa = expectOk(await listener.accept());
@@ -175,7 +175,7 @@ describe('listeners', () => {
 
   test('connections beyond maxConnections are reset, the others keep working', async () => {
     const listener = expectOk(await listen('tcp://127.0.0.1:0', { maxConnections: 1 }));
-    const port = (listener.address as { port: number }).port;
+    const port = listener.address.port;
     const first = expectOk(await connect({ host: '127.0.0.1', port }));
     const served = expectOk(await listener.accept());
     // The reset may arrive while the attempt completes or on the first read.
@@ -256,7 +256,7 @@ describe('a peer that resets mid-transfer', () => {
 
 test('a raw Node client sees our FIN after the data, and our close completes when it ends', async () => {
   const listener = expectOk(await listen('tcp://127.0.0.1:0'));
-  const port = (listener.address as { port: number }).port;
+  const port = listener.address.port;
   const raw = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true });
   const received: Buffer[] = [];
   raw.on('data', (d: Buffer) => received.push(d));

@@ -39,6 +39,7 @@ function oneFlowListener(uri: string, flow: Flow): EndpointListener {
       return queue.closed;
     },
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
+    [Symbol.asyncDispose]: async () => queue.close(),
   };
 }
 

@@ -50,6 +50,7 @@ export const hvsockFamily: EndpointFamily = {
             return l.closedForAccept;
           },
           [Symbol.asyncIterator]: () => l[Symbol.asyncIterator](),
+          [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
         };
         return ok(listener);
       },

@@ -43,6 +43,7 @@ export const tcpFamily: EndpointFamily = {
             return l.closedForAccept;
           },
           [Symbol.asyncIterator]: () => l[Symbol.asyncIterator](),
+          [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
         };
         return ok(listener);
       },

@@ -1,6 +1,6 @@
 import { FlowError } from '../errors';
 import type { Flow } from '../flow';
-import { AcceptQueue, type AcceptOptions, type Listener } from '../listener';
+import { AcceptQueue, disposeListener, type AcceptOptions, type Listener } from '../listener';
 import { err, ok, type Result } from '../result';
 import { pair, type PairOptions } from './pair';
 
@@ -27,6 +27,7 @@ export function memoryListener(options: PairOptions & { name?: string; backlog?:
       return queue.closed;
     },
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
+    [Symbol.asyncDispose]: () => disposeListener(listener),
   };
   return {
     listener,

@@ -1,4 +1,4 @@
-import { AcceptQueue, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, disposeListener, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import { guidToBytes } from '../address/guid';
 import type { HypervAddress } from '../address/types';
 import { formatAddress } from '../address/uri';
@@ -17,7 +17,7 @@ export interface HypervListenOptions extends SocketFlowOptions {
 }
 
 /** A listening Hyper-V socket whose connections arrive as flows. */
-export interface HypervListener extends Listener<HypervAddress> {
+export interface HypervListener extends Listener<HypervAddress, HvsockFlow> {
   /** Live flows that came from this listener (accepted or still queued). */
   readonly connections: number;
   accept(options?: AcceptOptions): Promise<Result<HvsockFlow, FlowError>>;
@@ -30,6 +30,8 @@ export interface HypervListener extends Listener<HypervAddress> {
   close(): Promise<void>;
   /** Stop accepting and end every live flow: a close handshake of `timeoutMs`, or abort at once without it. */
   closeAll(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** `await using`: the same as `close` (live flows are untouched), never rejecting. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const DEFAULT_BACKLOG = 511;
@@ -175,6 +177,10 @@ class HypervSocketListener implements HypervListener {
       if (!r.ok) return;
       yield r.value;
     }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeListener(this);
   }
 
   close(): Promise<void> {

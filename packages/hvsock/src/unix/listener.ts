@@ -1,7 +1,7 @@
 import { chmodSync, existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { AcceptQueue, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, disposeListener, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import type { HvsockFlow } from '../flow';
 import { checkSocketPath } from './path-limit';
 import { checkBufferSize } from './socket-flow';
@@ -37,7 +37,7 @@ export interface UnixListenOptions {
 }
 
 /** A bound Unix socket whose connections arrive as flows. */
-export interface UnixSocketListener<Address> extends Listener<Address> {
+export interface UnixSocketListener<Address> extends Listener<Address, HvsockFlow> {
   /** The socket file this listener bound. */
   readonly path: string;
   /** Live flows that came from this listener (accepted or still queued). */
@@ -56,6 +56,8 @@ export interface UnixSocketListener<Address> extends Listener<Address> {
    * every flow is released.
    */
   closeAll(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** `await using`: the same as `close` (live flows are untouched), never rejecting. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What a transport tells the shared listener. */
@@ -244,6 +246,10 @@ class SocketListener<Address> implements UnixSocketListener<Address> {
       if (!r.ok) return;
       yield r.value;
     }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeListener(this);
   }
 
   close(): Promise<void> {

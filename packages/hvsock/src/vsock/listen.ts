@@ -1,4 +1,4 @@
-import { AcceptQueue, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, disposeListener, endFlows, err, FlowError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import type { VsockAddress } from '../address/types';
 import { errnoError } from '../errors';
 import type { PollHandle, VsockBinding } from '../native/binding';
@@ -19,7 +19,7 @@ export interface VsockListenOptions extends SocketFlowOptions {
 }
 
 /** A listening AF_VSOCK socket whose connections arrive as flows. */
-export interface VsockListener extends Listener<VsockAddress> {
+export interface VsockListener extends Listener<VsockAddress, SocketFlow> {
   /** Live flows that came from this listener (accepted or still queued). */
   readonly connections: number;
   accept(options?: AcceptOptions): Promise<Result<SocketFlow, FlowError>>;
@@ -32,6 +32,8 @@ export interface VsockListener extends Listener<VsockAddress> {
   close(): Promise<void>;
   /** Stop accepting and end every live flow: a close handshake of `timeoutMs`, or abort at once without it. */
   closeAll(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** `await using`: the same as `close` (live flows are untouched), never rejecting. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const ANY = 0xffffffff;
@@ -151,6 +153,10 @@ class NativeListener implements VsockListener {
       if (!r.ok) return;
       yield r.value;
     }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeListener(this);
   }
 
   close(): Promise<void> {
