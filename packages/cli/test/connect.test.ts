@@ -83,7 +83,7 @@ test('flow listen exits 3 when the address is in use', async () => {
   const port = await peer.listen();
   const r = await runFlow(['listen', `tcp://127.0.0.1:${port}`]);
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/in-use/);
+  expect(r.stderr).toMatch(/already in use \(EADDRINUSE\)/);
 });
 
 test('flow listen stopped by SIGINT before a connection exits 130', async () => {

@@ -195,7 +195,9 @@ export function fromNodeError(error: unknown, context?: string): FlowError {
 
 /** The readable form of an error (mirage's `pp_error` / `pp_write_error`). */
 export function formatError(error: FlowError): string {
-  const parts = [`${error.kind}: ${error.message}`];
+  // The kind once: a message that starts with it already ("aborted: the server stopped") keeps its own.
+  const saysKind = error.message === error.kind || error.message.startsWith(`${error.kind}: `);
+  const parts = [saysKind ? error.message : `${error.kind}: ${error.message}`];
   const details: string[] = [];
   if (error.code && !mentions(error.message, error.code)) details.push(error.code);
   // Whole words only: "connection attempt" does not name the syscall "connect".

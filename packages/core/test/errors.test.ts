@@ -167,6 +167,12 @@ describe('formatError', () => {
   test('a timeout error names what timed out and after how long', () => {
     expect(formatError(timeoutError('close', 250))).toBe('timeout: close timed out after 250 ms (ETIMEDOUT)');
   });
+
+  test('says the kind once when the message already starts with it', () => {
+    expect(formatError(abortedError('the proxy stopped'))).toBe('aborted: the proxy stopped');
+    expect(formatError(abortedError())).toBe('aborted');
+    expect(formatError(new FlowError('reset', 'reset by the peer'))).toBe('reset: reset by the peer');
+  });
 });
 
 describe('formatError names the syscall unless the message already does', () => {

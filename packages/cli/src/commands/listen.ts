@@ -7,6 +7,7 @@ import { runSession } from '../session';
 import { onStopSignals, type StopSignal } from '../signals';
 import { UsageError } from '../usage-error';
 import { sessionExitStatus } from './connect';
+import { describeListenFailure } from '../listen-failure';
 
 const usage = 'flow listen <uri> [--idle-timeout MS]';
 
@@ -34,7 +35,7 @@ Examples:
     if (endpoint.scheme === 'stdio') throw new UsageError('flow listen: listening on stdio: to copy to stdio: copies nothing useful', 'flow listen tcp://127.0.0.1:9000', 'listen');
     const bound = await endpoint.listen!();
     if (!bound.ok) {
-      process.stderr.write(`flow listen: cannot listen on ${endpoint.uri}: ${formatError(bound.error)}\n`);
+      process.stderr.write(`flow listen: ${describeListenFailure(endpoint.uri, bound.error)}\n`);
       return ExitCode.unavailable;
     }
     const listener = bound.value;

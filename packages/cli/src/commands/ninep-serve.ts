@@ -9,6 +9,7 @@ import { ExitCode } from '../exit-codes';
 import { runGracefulServer } from '../graceful-server';
 import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
+import { describeListenFailure } from '../listen-failure';
 
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
@@ -165,7 +166,7 @@ Examples:
 
     const bound = await endpoint.listen!();
     if (!bound.ok) {
-      process.stderr.write(`flow 9p serve: cannot listen on ${endpoint.uri}: ${formatError(bound.error)}\n`);
+      process.stderr.write(`flow 9p serve: ${describeListenFailure(endpoint.uri, bound.error)}\n`);
       return ExitCode.unavailable;
     }
     const listener = bound.value;

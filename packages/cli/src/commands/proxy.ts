@@ -7,6 +7,7 @@ import { ExitCode } from '../exit-codes';
 import { runGracefulServer } from '../graceful-server';
 import { expectPositionals, milliseconds, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
+import { describeListenFailure } from '../listen-failure';
 
 const usage =
   'flow proxy <listen-uri> <target-uri> [--max-connections N] [--idle-timeout MS] [--connect-timeout MS] [--grace MS] [--stats] [--allow URI]... [--allowlist FILE]';
@@ -90,7 +91,7 @@ Examples:
     };
     const bound = await from.listen!({ onRefused });
     if (!bound.ok) {
-      process.stderr.write(`flow proxy: cannot listen on ${from.uri}: ${formatError(bound.error)}\n`);
+      process.stderr.write(`flow proxy: ${describeListenFailure(from.uri, bound.error)}\n`);
       return ExitCode.unavailable;
     }
     const listener = bound.value;

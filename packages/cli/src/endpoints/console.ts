@@ -54,7 +54,7 @@ export const consoleFamily: EndpointFamily = {
     'pty:COMMAND[?arg=A&cols=80] a program under a pseudo-terminal, e.g. pty:/bin/sh?arg=-i (needs node-pty)',
     'serial:DEVICE[?baud=N...]   a serial or tty device, e.g. serial:/dev/ttyS0?baud=115200 (needs serialport)',
   ],
-  example: 'stdio:, pty:/bin/sh?arg=-i or serial:/dev/ttyS0?baud=115200',
+  examples: { stdio: 'stdio:', pty: 'pty:/bin/sh?arg=-i', serial: 'serial:/dev/ttyS0?baud=115200' },
   parse(uri, scheme) {
     const name = consoleName(uri, scheme);
     const parsed = parseConsoleName(name);

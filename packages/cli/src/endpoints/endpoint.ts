@@ -31,8 +31,8 @@ export interface EndpointFamily {
   readonly schemes: readonly string[];
   /** One line per scheme for `flow --help`: the form and what it is. */
   readonly help: readonly string[];
-  /** A correct URI to show when one of this family's URIs is wrong. */
-  readonly example: string;
+  /** For each of `schemes`, a correct URI of that scheme to show when one is wrong. */
+  readonly examples: Readonly<Record<string, string>>;
   /** The endpoint, or a message that names the wrong part of the URI, for what the command will do with it. */
   parse(uri: string, scheme: string, role: 'connect' | 'listen'): Result<Endpoint, string>;
 }

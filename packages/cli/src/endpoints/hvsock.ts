@@ -24,7 +24,12 @@ export const hvsockFamily: EndpointFamily = {
     'hyperkit://:PORT/DIR        Hyperkit virtio-sock in the VM directory DIR',
     'hvsock://VM/SERVICE         Hyper-V sockets (Windows); VM is a GUID or parent/children/loopback/wildcard',
   ],
-  example: 'vsock://3:1024',
+  examples: {
+    vsock: 'vsock://3:1024',
+    'hybrid-vsock': 'hybrid-vsock://:52/run/fc/v.sock',
+    hyperkit: 'hyperkit://:5000/path/to/vm',
+    hvsock: 'hvsock://parent/1024',
+  },
   parse(uri, scheme, role) {
     const parsed = parseAddress(uri);
     if (!parsed.ok) return { ok: false, error: parsed.error.message };

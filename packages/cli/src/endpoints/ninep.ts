@@ -123,7 +123,7 @@ export const ninepFamily: EndpointFamily = {
     '                            ?version=9P2000.L|9P2000.u|9P2000 &msize=N &aname=NAME &uname=NAME &mode=rw|read|write',
     '                            &truncate &offset=N &kind=auto|file|stream, e.g. 9p://127.0.0.1:564/streams/echo',
   ],
-  example: '9p://127.0.0.1:564/path/to/file',
+  examples: { '9p': '9p://127.0.0.1:564/path/to/file' },
   parse(uri, scheme, role) {
     if (role === 'listen') return err('a 9p: endpoint only connects (serve files with flow 9p serve)');
     const parsed = parseNinepUri(uri);

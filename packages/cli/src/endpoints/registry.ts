@@ -40,7 +40,7 @@ export function parseEndpoint(uri: string, role: 'connect' | 'listen', what: str
     );
   }
   const parsed = family.parse(uri, scheme, role);
-  if (!parsed.ok) throw new UsageError(`flow ${command}: ${what} '${uri}': ${parsed.error}`, family.example, command);
+  if (!parsed.ok) throw new UsageError(`flow ${command}: ${what} '${uri}': ${parsed.error}`, family.examples[scheme], command);
   const endpoint = parsed.value;
   if (role === 'listen' && !endpoint.listen) {
     throw new UsageError(`flow ${command}: ${what} '${uri}': cannot listen on a '${scheme}:' endpoint`, 'tcp://127.0.0.1:8080', command);

@@ -10,7 +10,7 @@ export const tcpFamily: EndpointFamily = {
     'tcp://[V6ADDR]:PORT         TCP over IPv6, e.g. tcp://[::1]:8080',
     'unix:///PATH                a Unix-domain stream socket, e.g. unix:///tmp/flow.sock',
   ],
-  example: 'tcp://127.0.0.1:8080',
+  examples: { tcp: 'tcp://127.0.0.1:8080', unix: 'unix:///run/app.sock' },
   parse(uri, scheme, role) {
     const parsed = parseEndpoint(uri);
     if (!parsed.ok) return { ok: false, error: parsed.error.message };

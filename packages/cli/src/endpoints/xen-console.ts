@@ -61,7 +61,7 @@ export function xenConsoleFamily(platformFactory: XenPlatformFactory = linuxPlat
       'xen-console://DOMID[/DEVID] a Xen guest\'s PV console served from dom0 (DEVID 1-9, default 1); it is created when',
       '                            missing, e.g. flow connect xen-console://5/1 (as xl console)',
     ],
-    example: 'xen-console://5/1',
+    examples: { 'xen-console': 'xen-console://5/1' },
     parse(uri, scheme) {
       const parsed = parseXenConsoleUri(uri);
       if (!parsed.ok) return parsed;
