@@ -110,6 +110,16 @@ export class ConsoleFlow extends FlowWrapper implements Console {
     return this.disconnectPromise;
   }
 
+  /**
+   * `await using con = …`: the close handshake bounded by `DISPOSE_TIMEOUT_MS` (then abort), as
+   * for every flow, and then `disconnect()`, so that what the backend holds (a terminal's mode,
+   * a child program, a device) is released when the scope ends. Never rejects.
+   */
+  override async [Symbol.asyncDispose](): Promise<void> {
+    await super[Symbol.asyncDispose]();
+    await this.disconnect().catch(() => undefined);
+  }
+
   override get readState(): ReadState {
     return this.disconnected ? 'shut' : this.inner.readState;
   }

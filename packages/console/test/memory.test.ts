@@ -66,6 +66,26 @@ describe('consolePair', () => {
     await con.peer.disconnect();
   });
 
+  test('await using closes with the handshake and disconnects when the scope ends', async () => {
+    const r = await connect('memory');
+    if (!r.ok || r.value.backend !== 'memory') throw new Error('expected a memory console');
+    const peer = r.value.peer;
+    const peerRead = readAll(peer).then(async (got) => {
+      await peer.close();
+      return got.toString();
+    });
+    let inner: typeof r.value | undefined;
+    {
+      await using con = r.value;
+      inner = con;
+      await con.log('bye');
+    }
+    expect(await peerRead).toBe('bye\n');
+    expect(inner.disconnected).toBe(true);
+    expect(inner.state).toBe('closed');
+    await peer.disconnect();
+  });
+
   test('capabilities of the memory console are those of the in-memory pair', () => {
     const [a, b] = consolePair();
     expect(a.capabilities.halfCloseWrite).toBe('native');

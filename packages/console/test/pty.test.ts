@@ -60,6 +60,22 @@ describe('PTY console', () => {
     expect(openFds()).toBe(fds);
   });
 
+  test('await using: the scope ends with ^D (cat exits 0) and the terminal is released', async () => {
+    const ttyHandles = (): number => activeHandles().filter((h) => h === 'TTYWrap').length;
+    const before = ttyHandles();
+    let used: PtyConsole | undefined;
+    {
+      await using con = await pty('cat');
+      used = con;
+      await con.log('scoped');
+      await readUntil(con, 'scoped\r\nscoped\r\n');
+    }
+    expect(used.disconnected).toBe(true);
+    expect(await used.exitStatus).toEqual({ exitCode: 0, signal: undefined });
+    for (let i = 0; i < 100 && ttyHandles() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(ttyHandles()).toBe(before);
+  });
+
   test('cat under a PTY: input is echoed, output comes back with \\r\\n, ^D ends it with status 0', async () => {
     const con = await pty('cat');
     expect(con.capabilities.halfCloseWrite).toBe('emulated');
