@@ -2,6 +2,7 @@ import { abortedError, fromNodeError, type FlowError } from './errors';
 import type { Flow } from './flow';
 import type { Listener } from './listener';
 
+/** Options of {@link serve}. */
 export interface ServeOptions {
   /** Most handlers running at once; further flows wait in the listener's backlog. Default 256. */
   readonly concurrency?: number;
@@ -13,14 +14,19 @@ export interface ServeOptions {
   readonly onHandlerError?: (error: unknown, flow: Flow) => void;
 }
 
+/** What a {@link Server} did, once it has stopped. */
 export interface ServeSummary {
+  /** Flows accepted and handed to the handler. */
   readonly accepted: number;
+  /** Handlers that returned or resolved. */
   readonly succeeded: number;
+  /** Handlers that threw or rejected (their flows were aborted). */
   readonly failed: number;
   /** Why accepting stopped: the listener closed, the signal aborted, or accept failed. */
   readonly stoppedBy: FlowError;
 }
 
+/** A running {@link serve} loop. */
 export interface Server {
   /** Resolves when accepting stopped and every running handler finished. */
   readonly done: Promise<ServeSummary>;
