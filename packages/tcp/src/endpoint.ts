@@ -23,7 +23,7 @@ export type ConnectTarget =
   | {
       /** An IPv4 or IPv6 literal (no brackets) or a host name, resolved at connect time. */
       readonly host: string;
-      /** The TCP port, 1 to 65535. */
+      /** The TCP port, 1 to 65535 (`connect` throws a `RangeError` for anything else). */
       readonly port: number;
     }
   | {
@@ -39,7 +39,7 @@ export type ListenTarget =
   | {
       /** The local address to bind: an IP literal or a host name. Default: every address, dual-stack. */
       readonly host?: string;
-      /** The TCP port, 0 to 65535; 0 picks a free one (read it from `listener.address`). */
+      /** The TCP port, 0 to 65535 (`listen` throws a `RangeError` for anything else); 0 picks a free one (read it from `listener.address`). */
       readonly port: number;
       /** With `::` or no host: accept IPv6 only, not IPv4 too. Default false. */
       readonly ipv6Only?: boolean;
