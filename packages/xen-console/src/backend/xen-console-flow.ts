@@ -11,7 +11,7 @@ export interface XenConsoleInfo {
   readonly devid: number;
   /** The guest's xenstore directory of this console. */
   readonly frontend: string;
-  /** Ours. */
+  /** Our (the backend's) xenstore directory of this console. */
   readonly backend: string;
   /** The xenstore connection the console uses. */
   readonly xenstore: XsClient;
