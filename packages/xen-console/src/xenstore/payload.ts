@@ -170,6 +170,7 @@ const ACK_TYPES: ReadonlySet<string> = new Set<XsAckType>([
   'SET_QUOTA',
 ]);
 
+/** True if the success reply of `type` is a bare `OK` (see {@link XsAckType}). */
 export function isAckType(type: string): type is XsAckType {
   return ACK_TYPES.has(type);
 }
