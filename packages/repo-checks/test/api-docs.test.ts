@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { publicPackages, readJson, ROOT, workspacePackages, type PackageJson } from './support';
 
 /**
@@ -52,18 +52,28 @@ function fileOf(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The warnings and errors of a typedoc run. Most start with `[warning]`; those about a comment's
+ * syntax start with the comment's `file:line:col - ` and are followed by a source excerpt.
+ */
 function diagnostics(output: string): Diagnostic[] {
   // eslint-disable-next-line no-control-regex
   const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
-  const texts: string[] = [];
+  const found: { text: string; file: string | undefined }[] = [];
+  let open = false;
   for (const line of lines) {
-    if (/^\[(warning|error)\]/.test(line)) texts.push(line);
-    else if (/^\s/.test(line) && line.trim() !== '' && texts.length > 0) texts[texts.length - 1] += ` ${line.trim()}`;
-    else if (/^\[/.test(line)) texts.push('');
+    const m = /^(?:(\S+):\d+:\d+ - )?\[(?:warning|error)\] /.exec(line);
+    if (m && !/^\[\w+\] Found \d+ errors? and \d+ warnings?/.test(line)) {
+      found.push({ text: line, file: m[1] === undefined ? undefined : relative(ROOT, resolve(ROOT, m[1])) });
+      open = true;
+    } else if (open && /^\s/.test(line) && line.trim() !== '') {
+      // The indented continuation of a multi-line warning (a list of names).
+      found[found.length - 1]!.text += ` ${line.trim()}`;
+    } else {
+      open = false;
+    }
   }
-  return texts
-    .filter((t) => t !== '' && !/^\[\w+\] Found \d+ errors? and \d+ warnings?/.test(t))
-    .map((text) => ({ text, file: fileOf(text) }));
+  return found.map(({ text, file }) => ({ text, file: file ?? fileOf(text) }));
 }
 
 const excuses = (file: string | undefined, entry: string): boolean => file !== undefined && file.startsWith(entry);
@@ -73,6 +83,20 @@ describe('the API documentation site', () => {
     expect(config.entryPointStrategy).toBe('packages');
     expect([...(config.entryPoints ?? [])].sort()).toEqual(publicPackages().map((p) => `packages/${p.dir}`).sort());
     expect(config.packageOptions?.entryPoints).toEqual(['src/index.ts']);
+  });
+
+  test('covers every entry point a package exports (`@flow/xen-console/xenstore` too)', () => {
+    const missing: string[] = [];
+    for (const pkg of publicPackages()) {
+      const own = join(pkg.path, 'typedoc.json');
+      const entries = (existsSync(own) ? readJson<TypedocConfig>(own).entryPoints : undefined) ?? config.packageOptions?.entryPoints ?? [];
+      const exported = Object.keys(readJson<{ exports?: Record<string, unknown> }>(join(pkg.path, 'package.json')).exports ?? { '.': {} });
+      for (const subpath of exported.filter((s) => s !== './package.json')) {
+        const source = subpath === '.' ? 'src/index.ts' : `src/${subpath.slice(2)}/index.ts`;
+        if (!entries.includes(source)) missing.push(`${pkg.json.name}: ${subpath} (${source})`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   test('`pnpm run docs` builds it with the validation on and every warning fatal', () => {
