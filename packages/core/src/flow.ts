@@ -92,7 +92,7 @@ export type ReadState = 'open' | 'eof' | 'shut' | 'error';
 export type WriteState = 'open' | 'shutting' | 'shut' | 'error';
 /**
  * The whole flow: `open`, `closing` (the close handshake is under way), `closed` (released after
- * the handshake), `aborted` (released by `abort()`, an error, or a close that gave up).
+ * the handshake), `aborted` (released by `abort()`, or by a `close()` that failed or gave up).
  */
 export type FlowState = 'open' | 'closing' | 'closed' | 'aborted';
 

@@ -81,7 +81,7 @@ export class StatsRecorder {
     this.bytesFlushed = (this.bytesFlushed ?? 0) + bytes;
   }
 
-  /** A frozen-in-time copy of the counters: what `flow.stats` returns. */
+  /** A copy of the counters as they are now: what `flow.stats` returns. */
   snapshot(): FlowStats {
     return {
       bytesRead: this.bytesRead,
