@@ -4,7 +4,7 @@
 // The public face of @flow/9p: re-exports only.
 export * from './wire/constants';
 export { SCHEMA, messageInDialect, messageTypeOf } from './wire/schema';
-export type { FieldKind, FieldSpec, MessageType } from './wire/schema';
+export type { FieldKind, FieldSpec, MessageSpec, MessageType } from './wire/schema';
 export type { Dirent, Fields, KindValue, Message, MessageOf, Qid, Reply, Request, Stat } from './wire/types';
 export { decode, decodeDirents, decodeStats, encode, encodeDirent, encodeStat, frameSize, peekHeader } from './wire/codec';
 export { FrameReader } from './wire/frame-reader';

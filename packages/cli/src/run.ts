@@ -18,6 +18,7 @@ function readVersion(): string {
   }
 }
 
+/** The text `flow --help` prints: the commands, the endpoint URI forms and where to read more. */
 export function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);

@@ -3,6 +3,7 @@
  * one message plus a correct example and exits with status 2, never with a stack trace.
  */
 export class UsageError extends Error {
+  /** Always `'UsageError'`. */
   override readonly name = 'UsageError';
 
   constructor(
@@ -16,6 +17,7 @@ export class UsageError extends Error {
   }
 }
 
+/** True if `value` is an instance of `UsageError`; narrows its type. */
 export function isUsageError(value: unknown): value is UsageError {
   return value instanceof UsageError;
 }

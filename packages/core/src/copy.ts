@@ -3,16 +3,23 @@ import { EOF, type Flow, type WriteResult } from './flow';
 import { now } from './stats';
 import { isPromise, syncIoOf, type SyncIo } from './sync-io';
 
+/**
+ * How a copy ended: `eof` (the source ended and everything read was written), `error` (a read
+ * or write failed), `aborted` (the signal), `timeout` (no byte moved for `idleTimeoutMs`).
+ */
 export type CopyOutcome = 'eof' | 'error' | 'aborted' | 'timeout';
 
 /** What one direction of a copy did; returned on success and on failure alike. */
 export interface CopyResult {
+  /** Why the copy ended. */
   readonly outcome: CopyOutcome;
   /** Bytes read from the source and accepted by the destination. */
   readonly bytes: number;
   /** Completed read→write rounds. */
   readonly ops: number;
+  /** When the copy started, in milliseconds since the epoch (sub-millisecond precision). */
   readonly startedAt: number;
+  /** When the copy ended, in milliseconds since the epoch (sub-millisecond precision). */
   readonly endedAt: number;
   /** Set unless the outcome is `eof`. */
   readonly error?: FlowError;
@@ -26,6 +33,7 @@ export interface CopyResult {
   readonly unwritten?: Uint8Array;
 }
 
+/** Options of {@link copy}. */
 export interface CopyOptions {
   /** Stop copying when this aborts (outcome `aborted`). Neither flow is closed or aborted. */
   readonly signal?: AbortSignal;

@@ -1,10 +1,14 @@
 /** A promise with its resolver, for the places where the settling event is not a callback. */
 export interface Deferred<T> {
+  /** Settles when `resolve` is first called; never rejects. */
   readonly promise: Promise<T>;
+  /** Resolves `promise` with `value`; calls after the first are ignored. */
   readonly resolve: (value: T) => void;
+  /** Whether `resolve` has been called. */
   readonly settled: boolean;
 }
 
+/** A new unsettled {@link Deferred}. */
 export function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   let settled = false;
@@ -67,6 +71,7 @@ export function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, onTi
   });
 }
 
+/** Resolves after `ms` milliseconds (a plain timer: not cancellable, keeps the process alive). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -36,6 +36,7 @@ export interface InboundPort {
   fail(error: FlowError): void;
   /** Bytes pushed and not yet read. */
   readonly buffered: number;
+  /** The byte count at which the flow calls the driver's `pause` (see `CreateFlowOptions.highWaterMark`). */
   readonly highWaterMark: number;
 }
 
@@ -59,6 +60,7 @@ export interface FlowDriver {
   shutdownRead?(): void;
   /** The read buffer is full: stop delivering until `resume`. */
   pause?(): void;
+  /** Readers drained the buffer below the high-water mark: deliver again after a `pause`. */
   resume?(): void;
   /** Readers took `bytes` out of the buffer (for transports that meter their own window). */
   consumed?(bytes: number): void;
@@ -68,8 +70,11 @@ export interface FlowDriver {
   release(): void;
 }
 
+/** Options of {@link createFlow}. */
 export interface CreateFlowOptions {
+  /** What the transport does for half-close and abort; becomes `flow.capabilities`. */
   readonly capabilities: FlowCapabilities;
+  /** The flow's `label` for logs. Default `'flow'`. */
   readonly label?: string;
   /** Bytes buffered for readers before the driver is paused. Default 256 KiB. */
   readonly highWaterMark?: number;

@@ -35,6 +35,7 @@ export type FlowErrorKind =
   /** Any other operating-system or library failure; see `code` and `cause`. */
   | 'io';
 
+/** The details a `FlowError` may carry besides its kind and message. */
 export interface FlowErrorOptions {
   /** errno-style code, e.g. `ECONNRESET`. */
   readonly code?: string;
@@ -53,14 +54,29 @@ export interface FlowErrorOptions {
  * with `instanceof`, but the library never throws it for an I/O condition: it is returned.
  */
 export class FlowError extends Error {
+  /** Always `'FlowError'`: the name stack traces and `String(error)` print. */
   override readonly name = 'FlowError';
+  /** What went wrong, independent of the transport: branch on this. */
   readonly kind: FlowErrorKind;
+  /** The errno-style or Node `ERR_*` code, e.g. `ECONNRESET`, when the failure came from one. */
   readonly code: string | undefined;
+  /** The system call that failed, e.g. `connect`, when known. */
   readonly syscall: string | undefined;
+  /** The operating system's error number (positive, as in C), when known. */
   readonly errno: number | undefined;
+  /**
+   * For write errors: how many bytes of the failed write (or `writev`) were accepted before it
+   * failed, so the caller knows where to resume. `undefined` for other operations.
+   */
   readonly bytesAccepted: number | undefined;
+  /** The underlying error or abort reason, when there was one. */
   override readonly cause: unknown;
 
+  /**
+   * @param kind - What went wrong; see {@link FlowErrorKind}.
+   * @param message - A sentence for humans, naming the thing that failed.
+   * @param options - The code, syscall, errno, cause and accepted byte count, where known.
+   */
   constructor(kind: FlowErrorKind, message: string, options: FlowErrorOptions = {}) {
     super(message);
     this.kind = kind;
@@ -83,10 +99,12 @@ export class FlowError extends Error {
   }
 }
 
+/** Creates a `FlowError`: the same as `new FlowError(kind, message, options)`, as a function. */
 export function flowError(kind: FlowErrorKind, message: string, options?: FlowErrorOptions): FlowError {
   return new FlowError(kind, message, options);
 }
 
+/** True if `value` is an instance of `FlowError`; narrows its type. */
 export function isFlowError(value: unknown): value is FlowError {
   return value instanceof FlowError;
 }
@@ -96,6 +114,11 @@ export function closedError(bytesAccepted = 0): FlowError {
   return new FlowError('closed', 'attempted to write to a closed flow', { bytesAccepted });
 }
 
+/**
+ * The error an operation cancelled by an `AbortSignal` or `abort(reason)` returns: `reason` itself
+ * if it is a `FlowError`; kind `timeout` (code `ETIMEDOUT`) if it is a `TimeoutError` such as
+ * `AbortSignal.timeout()` gives; otherwise kind `aborted`, with the reason in the message and as `cause`.
+ */
 export function abortedError(reason?: unknown): FlowError {
   if (reason instanceof FlowError) return reason;
   // `AbortSignal.timeout()` aborts with a TimeoutError: that is a deadline, not a cancellation.
@@ -106,6 +129,12 @@ export function abortedError(reason?: unknown): FlowError {
   return new FlowError('aborted', detail ? `aborted: ${detail}` : 'aborted', { cause: reason });
 }
 
+/**
+ * A `timeout` error (code `ETIMEDOUT`) whose message reads `<what> timed out after <ms> ms`.
+ *
+ * @param what - The operation that ran out of time, e.g. `connect to 127.0.0.1:80`.
+ * @param ms - The deadline that expired, in milliseconds.
+ */
 export function timeoutError(what: string, ms: number): FlowError {
   return new FlowError('timeout', `${what} timed out after ${ms} ms`, { code: 'ETIMEDOUT' });
 }

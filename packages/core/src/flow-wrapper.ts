@@ -25,6 +25,7 @@ import { PEER_FAILURE, peerFailureWatchOf, type WatchPeerFailure } from './peer-
  * overrides only what it changes. Closing or aborting the wrapper closes or aborts `inner`.
  */
 export class FlowWrapper implements Flow {
+  /** @param inner - The wrapped flow: every operation is handed to it, and subclasses call it for what they do not change. */
   constructor(protected readonly inner: Flow) {}
 
   /**

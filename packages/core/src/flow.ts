@@ -4,13 +4,16 @@ import type { FlowStats } from './stats';
 
 /** End of stream: the peer shut down its write side and every byte it sent has been read. */
 export const EOF: unique symbol = Symbol.for('@flow/core.EOF');
+/** The type of {@link EOF}: what a read resolves with at the end of the stream. */
 export type EOF = typeof EOF;
 
+/** Options of `read` and `readInto`. */
 export interface ReadOptions {
   /** Aborting a pending read resolves it with `aborted`; an aborted read consumed nothing. */
   readonly signal?: AbortSignal;
 }
 
+/** Options of `write` and `writev`. */
 export interface WriteOptions {
   /**
    * Aborting a write that is still waiting for room resolves it with `aborted`; the error's
@@ -37,6 +40,10 @@ export interface ShutdownOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Bounds the close handshake of `close()`. Without either, `close()` waits as long as the peer
+ * takes to shut down its side.
+ */
 export interface CloseOptions {
   /** Give up waiting for the handshake after this many milliseconds, then abort. */
   readonly timeoutMs?: number;
@@ -60,12 +67,33 @@ export interface FlowCapabilities {
   readonly notes?: readonly string[];
 }
 
+/**
+ * What `read` resolves with: a chunk of at least one byte that the caller owns, `EOF`, or the
+ * `FlowError` that ended reading (`reset`, `aborted`, `timeout`, ...).
+ */
 export type ReadResult = Result<Uint8Array | EOF, FlowError>;
+/** What `readInto` resolves with: the number of bytes filled (at least 1), `EOF`, or the error. */
 export type ReadIntoResult = Result<number | EOF, FlowError>;
+/**
+ * What `write`, `writev`, the shutdowns and `close` resolve with: success once everything was
+ * accepted, or the `FlowError` (`closed` after `shutdownWrite`, `reset`, `aborted`, `timeout`, ...).
+ */
 export type WriteResult = Result<void, FlowError>;
 
+/**
+ * The read half: `open` (reads may return data), `eof` (the peer's EOF was read), `shut` (this side
+ * called `shutdownRead`), `error` (a read failed or the flow was aborted; reads return that error).
+ */
 export type ReadState = 'open' | 'eof' | 'shut' | 'error';
+/**
+ * The write half: `open`, `shutting` (`shutdownWrite` is flushing pending writes), `shut` (the peer
+ * was told no more data comes), `error` (a write or the shutdown failed, or the flow was aborted).
+ */
 export type WriteState = 'open' | 'shutting' | 'shut' | 'error';
+/**
+ * The whole flow: `open`, `closing` (the close handshake is under way), `closed` (released after
+ * the handshake), `aborted` (released by `abort()`, or by a `close()` that failed or gave up).
+ */
 export type FlowState = 'open' | 'closing' | 'closed' | 'aborted';
 
 /** How long `await using` waits for the close handshake before it aborts the flow. */
@@ -140,9 +168,13 @@ export interface Flow extends AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /** A snapshot of the byte and operation counters. */
   readonly stats: FlowStats;
+  /** How this transport implements half-close and abort; constant for the flow's life. */
   readonly capabilities: FlowCapabilities;
+  /** Where the read half stands now; see {@link ReadState}. */
   readonly readState: ReadState;
+  /** Where the write half stands now; see {@link WriteState}. */
   readonly writeState: WriteState;
+  /** Where the whole flow stands now; see {@link FlowState}. */
   readonly state: FlowState;
   /** Settles once the flow is released (after `close` or `abort`), with the error if it failed. */
   readonly closed: Promise<FlowError | undefined>;
@@ -150,6 +182,7 @@ export interface Flow extends AsyncIterable<Uint8Array>, AsyncDisposable {
   readonly label: string;
 }
 
+/** True if `value` is the {@link EOF} marker, e.g. `if (r.ok && isEOF(r.value)) break`. */
 export function isEOF(value: unknown): value is EOF {
   return value === EOF;
 }

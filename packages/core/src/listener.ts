@@ -2,6 +2,7 @@ import { abortedError, closedError, FlowError } from './errors';
 import type { Flow } from './flow';
 import { err, ok, type Result } from './result';
 
+/** Options of `accept`. */
 export interface AcceptOptions {
   /** Aborting a pending accept resolves it with `aborted`; no flow is lost by it. */
   readonly signal?: AbortSignal;
@@ -29,7 +30,7 @@ export interface Listener<Address = unknown, F extends Flow = Flow> extends Asyn
    * `net.Server`). Never rejects.
    */
   [Symbol.asyncDispose](): Promise<void>;
-  /** True once `close()` was called: no further flow will be accepted. */
+  /** True once `close()` was called (or the transport stopped listening): `accept` resolves `closed`. */
   readonly closedForAccept: boolean;
 }
 
@@ -55,14 +56,20 @@ export class AcceptQueue {
   private readonly waiters: Array<(flow: Flow | undefined) => void> = [];
   private isClosed = false;
 
+  /**
+   * @param backlog - Most flows held waiting for `accept()` (default 511, as Node's `listen`);
+   *   throws a `RangeError` below 1.
+   */
   constructor(readonly backlog: number = 511) {
     if (!(backlog >= 1)) throw new RangeError('backlog must be at least 1');
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.isClosed;
   }
 
+  /** Flows waiting to be accepted. */
   get size(): number {
     return this.queue.length;
   }
@@ -86,6 +93,10 @@ export class AcceptQueue {
     return true;
   }
 
+  /**
+   * The oldest queued flow, or the next to arrive. Resolves `closed` once the queue is closed and
+   * empty, and `aborted` if `options.signal` aborts first (no flow is lost by that).
+   */
   accept(options: AcceptOptions = {}): Promise<Result<Flow, FlowError>> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(ok(queued));
@@ -115,6 +126,7 @@ export class AcceptQueue {
     for (const flow of this.queue.splice(0)) flow.abort(new FlowError('closed', 'the listener closed before accepting'));
   }
 
+  /** `for await (const flow of queue)`: accepts until the queue is closed and empty. */
   async *[Symbol.asyncIterator](): AsyncIterator<Flow> {
     for (;;) {
       const r = await this.accept();

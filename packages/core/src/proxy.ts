@@ -4,10 +4,14 @@ import type { Flow } from './flow';
 import type { FlowError } from './errors';
 import { peerFailureWatchOf } from './peer-failure';
 
+/** What one direction of a proxy did: the {@link CopyResult} of its copy. */
 export type DirectionResult = CopyResult;
 
+/** What {@link proxy} resolves with: one result per direction. */
 export interface ProxyResult {
+  /** The copy from `a` to `b`. */
   readonly aToB: DirectionResult;
+  /** The copy from `b` to `a`. */
   readonly bToA: DirectionResult;
 }
 
@@ -23,7 +27,9 @@ export interface ProxyResult {
  */
 export type ProxyErrorPolicy = 'abort-both' | 'shutdown-peer' | 'continue-other';
 
+/** Options of {@link proxy}. */
 export interface ProxyOptions {
+  /** What happens to the other peer when one direction fails; see {@link ProxyErrorPolicy}. Default `abort-both`. */
   readonly onError?: ProxyErrorPolicy;
   /** When no byte moved in either direction for this long, both directions end with `timeout`. */
   readonly idleTimeoutMs?: number;

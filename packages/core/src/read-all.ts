@@ -5,6 +5,7 @@ import { err, ok, type Result } from './result';
 /** The bound `readAll` applies when none is given. */
 export const READ_ALL_DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Options of {@link readAll}. */
 export interface ReadAllOptions {
   /** Fail with a `limit` error once more than this many bytes arrived before EOF. Default 64 MiB. */
   readonly maxBytes?: number;

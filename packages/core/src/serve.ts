@@ -3,6 +3,7 @@ import type { Flow } from './flow';
 import type { Listener } from './listener';
 import type { Result } from './result';
 
+/** Options of {@link serve}; `F` is the flow type of the listener served. */
 export interface ServeOptions<F extends Flow = Flow> {
   /** Most handlers running at once; further flows wait in the listener's backlog. Default 256. */
   readonly concurrency?: number;
@@ -14,14 +15,19 @@ export interface ServeOptions<F extends Flow = Flow> {
   readonly onHandlerError?: (error: unknown, flow: F) => void;
 }
 
+/** What a {@link Server} did, once it has stopped. */
 export interface ServeSummary {
+  /** Flows accepted and handed to the handler. */
   readonly accepted: number;
+  /** Handlers that returned or resolved. */
   readonly succeeded: number;
+  /** Handlers that threw or rejected (their flows were aborted). */
   readonly failed: number;
   /** Why accepting stopped: the listener closed, the signal aborted, or accept failed. */
   readonly stoppedBy: FlowError;
 }
 
+/** A running {@link serve} loop. */
 export interface Server {
   /** Resolves when accepting stopped and every running handler finished. */
   readonly done: Promise<ServeSummary>;

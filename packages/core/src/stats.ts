@@ -3,18 +3,25 @@
  * user memory, `bytesAccepted` counts only bytes whose write promise resolved.
  */
 export interface FlowStats {
+  /** Bytes returned by reads so far. */
   readonly bytesRead: number;
+  /** Reads that returned data (EOF and errors not counted). */
   readonly readOps: number;
   /** Bytes whose write resolved (accepted by the transport). */
   readonly bytesAccepted: number;
+  /** Writes that were accepted, in whole or in part; a `writev` counts as one. */
   readonly writeOps: number;
   /** Bytes known to have left the process (handed to the kernel), where the transport knows. */
   readonly bytesFlushed: number | undefined;
   /** Milliseconds since the epoch, with sub-millisecond precision. */
   readonly openedAt: number;
+  /** When the first read returned data, in milliseconds since the epoch; `undefined` before that. */
   readonly firstReadAt: number | undefined;
+  /** When the latest read returned data, in milliseconds since the epoch; `undefined` before that. */
   readonly lastReadAt: number | undefined;
+  /** When the first write was accepted, in milliseconds since the epoch; `undefined` before that. */
   readonly firstWriteAt: number | undefined;
+  /** When the latest write was accepted, in milliseconds since the epoch; `undefined` before that. */
   readonly lastWriteAt: number | undefined;
 }
 
@@ -30,17 +37,28 @@ export function now(): number {
 
 /** Mutable counters a flow implementation keeps; `snapshot()` is what users see. */
 export class StatsRecorder {
+  /** See {@link FlowStats.bytesRead}. */
   bytesRead = 0;
+  /** See {@link FlowStats.readOps}. */
   readOps = 0;
+  /** See {@link FlowStats.bytesAccepted}. */
   bytesAccepted = 0;
+  /** See {@link FlowStats.writeOps}. */
   writeOps = 0;
+  /** See {@link FlowStats.bytesFlushed}; stays `undefined` until `recordFlushed` is first called. */
   bytesFlushed: number | undefined = undefined;
+  /** When this recorder was created (the flow opened), in milliseconds since the epoch. */
   readonly openedAt = now();
+  /** See {@link FlowStats.firstReadAt}. */
   firstReadAt: number | undefined;
+  /** See {@link FlowStats.lastReadAt}. */
   lastReadAt: number | undefined;
+  /** See {@link FlowStats.firstWriteAt}. */
   firstWriteAt: number | undefined;
+  /** See {@link FlowStats.lastWriteAt}. */
   lastWriteAt: number | undefined;
 
+  /** Counts one read that returned `bytes` bytes, and stamps the read times. */
   recordRead(bytes: number): void {
     const t = now();
     this.bytesRead += bytes;
@@ -49,6 +67,7 @@ export class StatsRecorder {
     this.lastReadAt = t;
   }
 
+  /** Counts `bytes` accepted by `ops` write operations (default 1), and stamps the write times. */
   recordWrite(bytes: number, ops = 1): void {
     const t = now();
     this.bytesAccepted += bytes;
@@ -57,10 +76,12 @@ export class StatsRecorder {
     this.lastWriteAt = t;
   }
 
+  /** Adds `bytes` handed to the kernel to `bytesFlushed`. */
   recordFlushed(bytes: number): void {
     this.bytesFlushed = (this.bytesFlushed ?? 0) + bytes;
   }
 
+  /** A copy of the counters as they are now: what `flow.stats` returns. */
   snapshot(): FlowStats {
     return {
       bytesRead: this.bytesRead,

@@ -5,6 +5,7 @@ import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { connectError } from './socket-errors';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
 
+/** Options of `connect`. */
 export interface ConnectOptions {
   /**
    * Our own deadline for the whole attempt (name lookup included), in ms; when it passes the

@@ -3,8 +3,20 @@ import { err, FlowError, ok, type Result } from '@flow/core';
 
 /** One end of a connection: an IP address and port, or a Unix-domain socket path. */
 export type Endpoint =
-  | { readonly family: 'IPv4' | 'IPv6'; readonly address: string; readonly port: number }
-  | { readonly family: 'unix'; readonly path: string };
+  | {
+      /** The IP version of `address`. */
+      readonly family: 'IPv4' | 'IPv6';
+      /** The IP address as text: `127.0.0.1`, `::1` (IPv6 without brackets, with a `%zone` if any). */
+      readonly address: string;
+      /** The TCP port, 0 to 65535. */
+      readonly port: number;
+    }
+  | {
+      /** Always `'unix'`: a Unix-domain stream socket. */
+      readonly family: 'unix';
+      /** The socket's file-system path, as given (absolute or relative to the working directory). */
+      readonly path: string;
+    };
 
 /** An IP endpoint: what a TCP listener is bound to, and each end of a TCP connection. */
 export type IpEndpoint = Extract<Endpoint, { readonly family: 'IPv4' | 'IPv6' }>;
@@ -13,15 +25,35 @@ export type IpEndpoint = Extract<Endpoint, { readonly family: 'IPv4' | 'IPv6' }>
 export type UnixEndpoint = Extract<Endpoint, { readonly family: 'unix' }>;
 
 /** Where to connect: a host (IP literal or name) and port, or a Unix-domain socket path. */
-export type ConnectTarget = { readonly host: string; readonly port: number } | { readonly path: string };
+export type ConnectTarget =
+  | {
+      /** An IPv4 or IPv6 literal (no brackets) or a host name, resolved at connect time. */
+      readonly host: string;
+      /** The TCP port, 1 to 65535 (`connect` throws a `RangeError` for anything else). */
+      readonly port: number;
+    }
+  | {
+      /** The Unix-domain socket path, at most 107 bytes (the size of sun_path). */
+      readonly path: string;
+    };
 
 /**
  * Where to listen. Without `host`, or with `::`, the listener is dual-stack (IPv6 and IPv4 on one
  * socket) unless `ipv6Only` is set. Port 0 asks the kernel for a free port.
  */
 export type ListenTarget =
-  | { readonly host?: string; readonly port: number; readonly ipv6Only?: boolean }
-  | { readonly path: string };
+  | {
+      /** The local address to bind: an IP literal or a host name. Default: every address, dual-stack. */
+      readonly host?: string;
+      /** The TCP port, 0 to 65535 (`listen` throws a `RangeError` for anything else); 0 picks a free one (read it from `listener.address`). */
+      readonly port: number;
+      /** With `::` or no host: accept IPv6 only, not IPv4 too. Default false. */
+      readonly ipv6Only?: boolean;
+    }
+  | {
+      /** The Unix-domain socket path to create, at most 107 bytes (the size of sun_path). */
+      readonly path: string;
+    };
 
 const TCP_EXAMPLE = 'tcp://127.0.0.1:8080, tcp://[::1]:8080 or tcp://localhost:8080';
 const UNIX_EXAMPLE = 'unix:///run/app.sock';

@@ -2,15 +2,29 @@ import type { Keepalive } from './keepalive';
 
 /** Probes sent since the last packet from the peer. `alive` is the state after any traffic. */
 export interface KeepaliveState {
+  /** Probes sent since the peer was last heard from, 0 to `probes`. */
   readonly probesSent: number;
 }
 
+/** The state after traffic from the peer: no probe sent. */
 export const KEEPALIVE_ALIVE: KeepaliveState = Object.freeze({ probesSent: 0 });
 
+/** What {@link keepaliveNext} says to do now. */
 export type KeepaliveAction =
-  | { readonly action: 'send-probe' }
-  | { readonly action: 'wait'; readonly ms: number }
-  | { readonly action: 'close' };
+  | {
+      /** Send one keepalive probe now. */
+      readonly action: 'send-probe';
+    }
+  | {
+      /** Nothing is due: ask again after `ms`. */
+      readonly action: 'wait';
+      /** Milliseconds until the next probe (or the give-up point) is due. */
+      readonly ms: number;
+    }
+  | {
+      /** Every probe went unanswered: the connection is dead. */
+      readonly action: 'close';
+    };
 
 /**
  * The keepalive state machine of mirage-tcpip's direct stack, as a pure function: given the
@@ -26,7 +40,12 @@ export function keepaliveNext(
   config: Keepalive,
   sinceLastReceivedMs: number,
   state: KeepaliveState,
-): { readonly action: KeepaliveAction; readonly state: KeepaliveState } {
+): {
+  /** What to do now. */
+  readonly action: KeepaliveAction;
+  /** The state to pass to the next call (unchanged unless a probe is to be sent). */
+  readonly state: KeepaliveState;
+} {
   if (!(config.interval > 0)) throw new RangeError('keepalive interval must be > 0');
   if (!(sinceLastReceivedMs >= 0)) throw new RangeError('time since the last packet must be >= 0');
   if (sinceLastReceivedMs < config.after) {

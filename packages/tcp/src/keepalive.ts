@@ -7,8 +7,11 @@ import type { Socket } from 'node:net';
  * Unix-domain sockets, whose flows report `keepalive: undefined`.
  */
 export interface Keepalive {
+  /** Milliseconds without traffic before the first probe (TCP_KEEPIDLE; Node sets it in whole seconds, rounded up). */
   readonly after: number;
+  /** Milliseconds between unanswered probes (TCP_KEEPINTVL). Node cannot set it: see {@link KeepaliveApplied}. */
   readonly interval: number;
+  /** Unanswered probes after which the connection is dead (TCP_KEEPCNT). Node cannot set it: see {@link KeepaliveApplied}. */
   readonly probes: number;
 }
 

@@ -5,6 +5,7 @@ import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
 import { wrapSocket, type TcpFlow } from './tcp-flow';
 
+/** Options of `listen`. */
 export interface ListenOptions {
   /** Keepalive for every accepted flow, applied before it is handed out. */
   readonly keepalive?: Keepalive;
@@ -50,6 +51,7 @@ export interface TcpListener<A extends Endpoint = Endpoint> extends Listener<A, 
   /** Connections reset because `maxConnections` was reached. */
   readonly refused: number;
   accept(options?: AcceptOptions): Promise<Result<TcpFlow, FlowError>>;
+  /** `for await (const flow of listener)`: accepts until the listener is closed. */
   [Symbol.asyncIterator](): AsyncIterator<TcpFlow>;
   /** Stop accepting (mirage's `unlisten`): the socket is closed, live flows are untouched. */
   close(): Promise<void>;

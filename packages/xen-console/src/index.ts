@@ -6,7 +6,7 @@
 export { connectConsole, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './backend/connect';
 export type { ConnectOptions } from './backend/connect';
 export { consoleNodes, createConsole, DEFAULT_LIMIT, destroyConsole, forceClose, requestClose } from './backend/create';
-export type { CreateOptions } from './backend/create';
+export type { ConsoleNode, CreateOptions } from './backend/create';
 export { XenConsoleFlow } from './backend/xen-console-flow';
 export type { XenConsoleInfo } from './backend/xen-console-flow';
 export type { ConsolePolicy, ConsoleStats, OverflowPolicy } from './backend/console-driver';
@@ -25,6 +25,7 @@ export type { LinuxPlatformOptions } from './platform/linux-platform';
 export { NativePage } from './platform/native-page';
 export type { NativePageOptions } from './platform/native-page';
 export { loadXenBinding, xenBindingLocation } from './platform/native-load';
+export type { AddonLocation, AddonOrigin } from './platform/native-locate';
 export type { MappedPage, RingMemory } from './ring/memory';
 export { CONSOLE_LAYOUT } from './ring/layout';
 export { BackendRing } from './ring/backend-ring';
@@ -43,3 +44,5 @@ export type { TransactionOptions, WaitOptions, XsClient, XsOps, XsPerm, XsWatch 
 export { RETRY } from './xenstore/retry';
 export type { XsRetry } from './xenstore/retry';
 export { connectXenstore, XenstoreClient } from './xenstore';
+export type { ConnectXenstoreOptions, XenstoreClientOptions, XenstoreClientStats, XsAckType, XsReply, XsRequest } from './xenstore';
+export type { RequestSender } from './xenstore/ops';

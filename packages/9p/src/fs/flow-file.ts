@@ -41,6 +41,7 @@ export interface FlowFileOptions {
   readonly label?: string;
 }
 
+/** A file whose every open is a new flow to the server's program; see {@link flowFile}. */
 export interface FlowFile {
   /** The file to put in a VFS directory; it reports QT.APPEND in its qid (a stream: no offsets). */
   readonly file: VfsFile;
@@ -48,6 +49,7 @@ export interface FlowFile {
   accept(options?: AcceptOptions): Promise<Result<Flow, FlowError>>;
   /** Opens no longer connect (they fail with EBUSY); flows already accepted stay open. */
   close(): void;
+  /** `for await (const flow of file)`: accepts opens until `close()`. */
   [Symbol.asyncIterator](): AsyncIterator<Flow>;
 }
 

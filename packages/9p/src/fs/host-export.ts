@@ -19,6 +19,7 @@ import {
   type StatFs,
 } from './filesystem';
 
+/** Options of {@link exportDirectory}. */
 export interface ExportOptions {
   /** Refuse every change (EROFS). Default false. */
   readonly readOnly?: boolean;
@@ -47,7 +48,19 @@ export interface ExportOptions {
   readonly ids?: IdPolicy;
 }
 
-export type IdPolicy = 'passthrough' | 'no-root' | { readonly squash: { readonly uid: number; readonly gid: number } };
+/** What clients may do with owners and privilege bits; see {@link ExportOptions.ids}. */
+export type IdPolicy =
+  | 'passthrough'
+  | 'no-root'
+  | {
+      /** Every file created gets this owner and group; chown, chgrp and privilege bits are refused. */
+      readonly squash: {
+        /** The numeric user id new files get. */
+        readonly uid: number;
+        /** The numeric group id new files get. */
+        readonly gid: number;
+      };
+    };
 
 /** The id policy that is the default for a process running as `uid`. */
 export function defaultIdPolicy(uid: number | undefined = process.getuid?.()): IdPolicy {

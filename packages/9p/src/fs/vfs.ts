@@ -19,7 +19,9 @@ import {
  */
 export type VfsInode = VfsFile | VfsDir | VfsSymlink;
 
+/** A file of a VFS tree, built from closures. */
 export interface VfsFile {
+  /** Always `'file'`. */
   readonly kind: 'file';
   /** Report the execute bits (0o755 instead of 0o644). */
   readonly exec?: boolean;
@@ -33,22 +35,33 @@ export interface VfsFile {
   length(): bigint;
   /** Opens the file; each open gets its own state (a command's result belongs to the fid). */
   open(intent: OpenIntent): Promise<FsResult<OpenFile>>;
+  /** Optional: sets the length to `length` bytes; absent, a size change fails with EACCES. */
   truncate?(length: bigint): Promise<FsResult<void>>;
 }
 
+/** A directory of a VFS tree, built from closures. */
 export interface VfsDir {
+  /** Always `'dir'`. */
   readonly kind: 'dir';
   /** The entries, re-evaluated on every listing. */
   list(): Promise<FsResult<ReadonlyMap<string, VfsInode>>>;
+  /** The entry `name`; ENOENT when there is none. */
   lookup(name: string): Promise<FsResult<VfsInode>>;
+  /** Optional: creates the empty file `name` (EEXIST if taken); absent, creates fail with EACCES. */
   createFile?(name: string): Promise<FsResult<VfsFile>>;
+  /** Optional: creates the directory `name` (EEXIST if taken); absent, mkdir fails with EACCES. */
   mkdir?(name: string): Promise<FsResult<VfsDir>>;
+  /** Optional: removes the entry `name`; absent, removes fail with EACCES. */
   remove?(name: string): Promise<FsResult<void>>;
+  /** Optional: moves the entry `name` to `newName` in `to`; absent, renames fail with EACCES. */
   rename?(name: string, to: VfsDir, newName: string): Promise<FsResult<void>>;
 }
 
+/** A symbolic link of a VFS tree. */
 export interface VfsSymlink {
+  /** Always `'symlink'`. */
   readonly kind: 'symlink';
+  /** Where the link points, as given (not resolved by the server). */
   readonly target: string;
 }
 
@@ -81,7 +94,12 @@ export function readOnlyFile(content: string | Uint8Array): VfsFile {
 }
 
 /** A read-write in-memory file; `get()` returns its current content. */
-export function memoryFile(initial: string | Uint8Array = '', options: { maxSize?: number } = {}): { file: VfsFile; get(): Uint8Array } {
+export function memoryFile(initial: string | Uint8Array = '', options: { maxSize?: number } = {}): {
+  /** The file to put in a directory. */
+  file: VfsFile;
+  /** The content now: the file's own buffer (not a copy), replaced when the file grows. */
+  get(): Uint8Array;
+} {
   let data = Buffer.from(toBytes(initial));
   const max = options.maxSize ?? 16 * 1024 * 1024;
   const resize = (n: number): void => {
@@ -159,13 +177,19 @@ export function commandFile(handler: (command: string) => Promise<FsResult<strin
 export class Published<T> {
   private waiters = new Set<() => void>();
   private version = 0;
+  /**
+   * @param value - The first value.
+   * @param render - Turns a value into the line stream files deliver (without the newline). Default `String`.
+   */
   constructor(
     private value: T,
     readonly render: (value: T) => string = String,
   ) {}
+  /** The value now. */
   get current(): T {
     return this.value;
   }
+  /** Replaces the value and wakes every stream file reader waiting for a change. */
   publish(value: T): void {
     this.value = value;
     this.version++;
@@ -336,8 +360,10 @@ export class Vfs implements Filesystem {
   private readonly uid = process.getuid?.() ?? 0;
   private readonly gid = process.getgid?.() ?? 0;
 
+  /** @param root - The tree's root directory. */
   constructor(readonly root: VfsDir) {}
 
+  /** The root node; every aname and user gets the same tree. */
   async attach(): Promise<FsResult<FsNode>> {
     return ok(this.node(this.root));
   }

@@ -225,7 +225,14 @@ function decodeFixed(frame: Uint8Array, code: number, tag: number): Message | un
 }
 
 /** Decodes only type and tag, so a server can answer a request whose body is malformed. */
-export function peekHeader(frame: Uint8Array): { code: number; tag: number } | undefined {
+export function peekHeader(frame: Uint8Array):
+  | {
+      /** The message's type byte (see `SCHEMA`). */
+      code: number;
+      /** The message's tag. */
+      tag: number;
+    }
+  | undefined {
   if (frame.length < HEADER_SIZE) return undefined;
   return { code: frame[4]!, tag: frame[5]! | (frame[6]! << 8) };
 }

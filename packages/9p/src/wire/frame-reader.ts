@@ -4,15 +4,40 @@ import { HEADER_SIZE } from './constants';
 /** How many of an oversized frame's first bytes are kept for the message. */
 const OVERSIZE_HEAD_BYTES = 16;
 
+/** What {@link FrameReader.next} resolves with. */
 export type FrameEvent =
-  | { readonly kind: 'frame'; readonly frame: Uint8Array }
+  | {
+      /** A whole frame arrived. */
+      readonly kind: 'frame';
+      /** The frame, size field included: a view of the read buffer or a copy, the caller's to keep. */
+      readonly frame: Uint8Array;
+    }
   /**
    * A frame larger than the limit: its bytes were skipped (or, without `skipOversize`, the reader
    * stops there), never buffered; the header is kept, and the first bytes for a message.
    */
-  | { readonly kind: 'oversize'; readonly code: number; readonly tag: number; readonly size: number; readonly head: Uint8Array }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'error'; readonly error: FlowError };
+  | {
+      /** A frame over `maxSize` was seen. */
+      readonly kind: 'oversize';
+      /** Its type byte. */
+      readonly code: number;
+      /** Its tag. */
+      readonly tag: number;
+      /** Its size field, in bytes. */
+      readonly size: number;
+      /** Its first bytes (at most 16), for the error message. */
+      readonly head: Uint8Array;
+    }
+  | {
+      /** The stream ended cleanly between frames. */
+      readonly kind: 'end';
+    }
+  | {
+      /** Reading failed, the stream ended inside a frame, or a size field was below 7; every later call returns this again. */
+      readonly kind: 'error';
+      /** Why. */
+      readonly error: FlowError;
+    };
 
 /**
  * Cuts a flow into 9P frames. A frame is never buffered beyond `maxSize` (the negotiated
@@ -31,6 +56,7 @@ export class FrameReader {
    */
   constructor(
     private readonly flow: Flow,
+    /** The largest frame accepted, in bytes; raise it to the negotiated msize after Tversion. */
     public maxSize: number,
     private readonly skipOversize = true,
   ) {}
@@ -105,6 +131,7 @@ export class FrameReader {
     }
   }
 
+  /** The next frame, an oversized frame's header, the clean end, or the error that stopped reading. */
   async next(): Promise<FrameEvent> {
     if (this.done) return this.done;
     while (this.buffered < 4) if (!(await this.fill())) return this.done!;

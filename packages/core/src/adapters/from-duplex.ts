@@ -8,7 +8,9 @@ import { StatsRecorder } from '../stats';
 import { copyBytes } from '../bytes';
 import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused } from './socket-liveness';
 
+/** Options of {@link fromDuplex}. */
 export interface FromDuplexOptions {
+  /** The flow's `label` for logs. Default: the socket's addresses for a `net.Socket`, else `'duplex'`. */
   readonly label?: string;
   /** Overrides of what this duplex really does; the default assumes a socket-like stream. */
   readonly capabilities?: Partial<FlowCapabilities>;

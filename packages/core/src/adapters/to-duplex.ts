@@ -3,6 +3,7 @@ import { abortedError, fromNodeError, type FlowError } from '../errors';
 import type { Result } from '../result';
 import { EOF, type Flow } from '../flow';
 
+/** Options of {@link toDuplex}: the buffer sizes of the returned `Duplex`. */
 export interface ToDuplexOptions {
   /** Bytes the readable side buffers ahead of its consumer. Default Node's (16 KiB). */
   readonly readableHighWaterMark?: number;

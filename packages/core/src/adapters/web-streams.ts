@@ -7,11 +7,15 @@ import { EOF, type Flow, type FlowCapabilities, type WriteResult } from '../flow
 import { err, OK } from '../result';
 
 /** A readable and a writable Web stream that carry the two directions of one flow. */
+/** The two halves of a byte stream in WHATWG streams form, as a `TransformStream` or `WebSocketStream` has them. */
 export interface WebStreamPair {
+  /** The bytes that arrive from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** The bytes that go to the peer; closing it is the half-close. */
   readonly writable: WritableStream<Uint8Array>;
 }
 
+/** Options of {@link toWebStreams}. */
 export interface ToWebStreamsOptions {
   /** Bytes the readable side reads ahead of its consumer. Default 0: read only on demand. */
   readonly readableHighWaterMark?: number;
@@ -86,7 +90,9 @@ export function toWebStreams(flow: Flow, options: ToWebStreamsOptions = {}): Web
   return { readable, writable };
 }
 
+/** Options of {@link fromWebStreams}. */
 export interface FromWebStreamsOptions {
+  /** The flow's `label` for logs. Default `'web-streams'`. */
   readonly label?: string;
   /** What the streams really do; the default assumes the readable ends when the peer writes no more. */
   readonly capabilities?: Partial<FlowCapabilities>;

@@ -8,15 +8,22 @@ import { copyBytes } from '../bytes';
  * arrive (possibly none), so that nothing consumed is lost (mirage-channel returned a bare EOF).
  */
 export interface EarlyEof {
+  /** Always `'eof'`: tells this value from the bytes of a complete read. */
   readonly kind: 'eof';
+  /** The bytes that arrived before the end, fewer than asked for (possibly none). */
   readonly partial: Uint8Array;
 }
 
+/** What `readExactly` resolves with: exactly the bytes asked for, an {@link EarlyEof}, or the error. */
 export type ExactlyResult = Result<Uint8Array | EarlyEof, FlowError>;
+/** What `readLine` resolves with: the decoded line without its CR/LF, `EOF`, or the error (`limit` for a line too long). */
 export type LineResult = Result<string | EOF, FlowError>;
+/** What `readLineBytes` resolves with: the line's bytes without its CR/LF, `EOF`, or the error. */
 export type LineBytesResult = Result<Uint8Array | EOF, FlowError>;
+/** What `readSome` and `read` resolve with: at least one byte, `EOF`, or the error. */
 export type SomeResult = Result<Uint8Array | EOF, FlowError>;
 
+/** Options of `readLineBytes`. */
 export interface LineOptions extends ReadOptions {
   /**
    * The longest line accepted, in bytes of the line itself (the CR and LF that end it do not
@@ -25,11 +32,13 @@ export interface LineOptions extends ReadOptions {
   readonly maxLength?: number;
 }
 
+/** Options of `readLine`. */
 export interface LineStringOptions extends LineOptions {
   /** How the line's bytes are decoded. Default `utf8`. */
   readonly encoding?: BufferEncoding;
 }
 
+/** Options of the {@link BufferedReader} constructor. */
 export interface BufferedReaderOptions {
   /** Default `maxLength` of `readLine`. Default 64 KiB. */
   readonly maxLineLength?: number;
@@ -37,7 +46,9 @@ export interface BufferedReaderOptions {
 
 /** What `detach` hands back: the flow, and the bytes the reader had buffered but not returned. */
 export interface DetachedReader {
+  /** The flow the reader read from, positioned after the bytes in `leftover`. */
   readonly flow: Flow;
+  /** Bytes read from the flow that the reader had not returned yet: process them before reading `flow`. */
   readonly leftover: Uint8Array;
 }
 

@@ -2,6 +2,7 @@ import { closedError, FlowError, timeoutError } from '../errors';
 import type { CloseOptions, Flow, WriteOptions, WriteResult } from '../flow';
 import { err, OK } from '../result';
 
+/** Options of the {@link BufferedWriter} constructor. */
 export interface BufferedWriterOptions {
   /** Bytes held before a write flushes (waiting out the flow's backpressure). Default 64 KiB. */
   readonly maxBuffered?: number;
@@ -13,6 +14,7 @@ export interface BufferedWriterOptions {
 export interface WriterCloseResult {
   /** True when both succeeded. */
   readonly ok: boolean;
+  /** The final flush of the buffered bytes. */
   readonly flush: WriteResult;
   /** The flow's `close`, or the `abort` that replaced it when the flush failed. */
   readonly close: WriteResult;
@@ -36,6 +38,7 @@ const DEFAULT_MAX_BUFFERED = 64 * 1024;
  */
 export class BufferedWriter {
   private readonly flow: Flow;
+  /** Bytes held before a write flushes; see {@link BufferedWriterOptions.maxBuffered}. */
   readonly maxBuffered: number;
   private readonly newline: string;
   // Pending output, oldest first: sealed views of `page` and zero-copy caller buffers.

@@ -4,6 +4,7 @@ import type { Flow, FlowCapabilities } from '../flow';
 import { err, OK } from '../result';
 import { copyBytes } from '../bytes';
 
+/** What {@link fromChunks} reads from: byte chunks or strings (UTF-8), synchronously or not. */
 export type ChunkSource = Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
 const SOURCE_CAPABILITIES: FlowCapabilities = Object.freeze({
@@ -89,6 +90,7 @@ function fromCause(cause: unknown): FlowError {
   return fromNodeError(cause, 'chunk source failed');
 }
 
+/** A write-only in-memory flow and what was written to it. */
 export interface Sink {
   /** The write side; reads return EOF at once. */
   readonly flow: Flow;
@@ -100,12 +102,14 @@ export interface Sink {
   readonly ended: Promise<void>;
 }
 
+/** Options of {@link sink}. */
 export interface SinkOptions {
   /**
    * Accept at most this many bytes in all; a write that does not fit is accepted in part and
    * returns `closed` with `bytesAccepted` (mirage's fixed-size `F.output_bytes`). Default: no limit.
    */
   readonly limit?: number;
+  /** The flow's `label` for logs. Default `'sink'`. */
   readonly label?: string;
 }
 

@@ -9,6 +9,7 @@ import { err, OK } from '../result';
  */
 export type Refill = (buffer: Uint8Array) => number | Promise<number>;
 
+/** Options of {@link functionFlow}. */
 export interface FunctionFlowOptions {
   /** Where reads come from. Without it the flow starts at EOF. */
   readonly input?: Refill;
@@ -18,6 +19,7 @@ export interface FunctionFlowOptions {
   readonly onRelease?: () => void;
   /** Size of each read buffer. Default 4096, as mirage's `F`. */
   readonly bufferSize?: number;
+  /** The flow's `label` for logs. Default `'function-flow'`. */
   readonly label?: string;
 }
 

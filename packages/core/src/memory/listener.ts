@@ -4,6 +4,7 @@ import { AcceptQueue, disposeListener, type AcceptOptions, type Listener } from 
 import { err, ok, type Result } from '../result';
 import { pair, type PairOptions } from './pair';
 
+/** An in-memory listener and the way to connect to it; see {@link memoryListener}. */
 export interface MemoryNetwork {
   /** The listening side. */
   readonly listener: Listener<string>;

@@ -12,6 +12,7 @@ export interface FaultOptions {
   readonly kind?: 'reset' | 'io';
 }
 
+/** Options of `pair()`: the shape of the simulated link between the two ends. */
 export interface PairOptions {
   /** Bytes each direction holds (in flight plus unread) before writes wait. Default 64 KiB. */
   readonly capacity?: number;
@@ -20,7 +21,12 @@ export interface PairOptions {
   /** Delay between a write being accepted and the bytes becoming readable. Default 0. */
   readonly latencyMs?: number;
   /** Faults for the a→b and b→a directions. */
-  readonly faults?: { readonly aToB?: FaultOptions; readonly bToA?: FaultOptions };
+  readonly faults?: {
+    /** Fault in what `a` writes and `b` reads. */
+    readonly aToB?: FaultOptions;
+    /** Fault in what `b` writes and `a` reads. */
+    readonly bToA?: FaultOptions;
+  };
   /** Labels of the two ends. Default `['pair:a', 'pair:b']`. */
   readonly labels?: readonly [string, string];
 }

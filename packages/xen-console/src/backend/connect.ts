@@ -9,7 +9,9 @@ import { openBackendRing } from './ring-port';
 import { parseState, parseU32 } from './strict-parse';
 import { XenConsoleFlow } from './xen-console-flow';
 
+/** Options of {@link connectConsole}. */
 export interface ConnectOptions {
+  /** The grant, event-channel and xenstore access to use, e.g. a `LinuxPlatform` or the simulator's. */
   readonly platform: XenPlatform;
   /** The guest. */
   readonly domid: number;
@@ -19,6 +21,7 @@ export interface ConnectOptions {
   readonly backendName?: string;
   /** The guest must reach Initialised within this long. Default 30000 ms. */
   readonly handshakeTimeoutMs?: number;
+  /** Abandons the handshake when it aborts: the result is an `aborted` error and nothing stays mapped or bound. */
   readonly signal?: AbortSignal;
   /** Rate limit and overflow handling against a guest that floods. */
   readonly policy?: ConsolePolicy;
@@ -30,6 +33,7 @@ export interface ConnectOptions {
   readonly xenstore?: XsClient;
 }
 
+/** How long `connectConsole` waits for the guest to reach Initialised unless told otherwise, in milliseconds. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 const CAPABILITIES: FlowCapabilities = Object.freeze({

@@ -52,14 +52,19 @@ export function checkPolicy(policy: ConsolePolicy): void {
 
 /** Counters of what the guest did, beyond the flow's byte counts. */
 export interface ConsoleStats {
+  /** Event-channel events received from the guest. */
   events: number;
+  /** Notifications sent to the guest (one per pass that moved data). */
   notifies: number;
+  /** Rate-limit periods in which the guest used up its allowance (its port stayed masked). */
   rateLimitedPeriods: number;
+  /** Times the guest left the ring indices in an impossible state (the console was then ended). */
   corruptRings: number;
   /** `discardMiddle`: bytes dropped from the middle of unread output. */
   discardedBytes: number;
   /** `discardMiddle`: unread output held beyond the reader's buffer, now and at most so far (<= 5/4 of the cap). */
   heldBytes: number;
+  /** `discardMiddle`: the most `heldBytes` has been. */
   peakHeldBytes: number;
 }
 

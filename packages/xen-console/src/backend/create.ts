@@ -2,6 +2,7 @@ import { err, FlowError, OK, ok, type Result } from '@flow/core';
 import type { XsClient, XsOps, XsPerm } from '../xenstore/client-types';
 import { backendPath, checkDevid, checkDomid, frontendPath, XenbusState } from './paths';
 
+/** Options of {@link createConsole} and {@link consoleNodes}. */
 export interface CreateOptions {
   /** The guest. */
   readonly domid: number;
@@ -24,12 +25,16 @@ export interface CreateOptions {
   readonly maxRetries?: number;
 }
 
+/** The console's `limit` key unless told otherwise: 1 MiB of output buffered for the guest. */
 export const DEFAULT_LIMIT = 1048576;
 
-/** A key, its value, and who owns it. */
-interface Node {
+/** A xenstore node of a console: a key, its value, and who owns it. */
+export interface ConsoleNode {
+  /** The node's absolute xenstore path. */
   readonly path: string;
+  /** The value written (`''` for a directory). */
   readonly value: string;
+  /** The permissions set on it: the owner first, then who else may read. */
   readonly perms: readonly XsPerm[];
 }
 
@@ -39,7 +44,16 @@ interface Node {
  * guest (so that it can write `ring-ref`, `port` and `state`) and readable by the backend; the
  * keys the guest must not change (`limit`, `type`, `output`, `tty`, `name`) owned by the backend.
  */
-export function consoleNodes(options: CreateOptions): { front: string; back: string; dirs: Node[]; keys: Node[] } {
+export function consoleNodes(options: CreateOptions): {
+  /** The guest's directory, `/local/domain/<domid>/device/console/<devid>`. */
+  front: string;
+  /** The backend's directory, `/local/domain/<backendDomid>/backend/<backendName>/<domid>/<devid>`. */
+  back: string;
+  /** The two directories, written first. */
+  dirs: ConsoleNode[];
+  /** The keys in them, with their values and owners. */
+  keys: ConsoleNode[];
+} {
   const domid = checkDomid(options.domid);
   const devid = checkDevid(options.devid);
   if (devid === 0) throw new RangeError('devid 0 is the primary console, which the toolstack creates; create secondary consoles 1-9');
@@ -54,11 +68,11 @@ export function consoleNodes(options: CreateOptions): { front: string; back: str
   const back = backendPath(b, name, domid, devid);
   const guestOwned: XsPerm[] = [{ access: 'n', domid }, { access: 'r', domid: b }];
   const backendOwned: XsPerm[] = [{ access: 'n', domid: b }, { access: 'r', domid }];
-  const dirs: Node[] = [
+  const dirs: ConsoleNode[] = [
     { path: back, value: '', perms: backendOwned },
     { path: front, value: '', perms: guestOwned },
   ];
-  const keys: Node[] = [
+  const keys: ConsoleNode[] = [
     { path: `${back}/frontend`, value: front, perms: backendOwned },
     { path: `${back}/frontend-id`, value: String(domid), perms: backendOwned },
     { path: `${back}/online`, value: '1', perms: backendOwned },
@@ -81,7 +95,7 @@ export function consoleNodes(options: CreateOptions): { front: string; back: str
   return { front, back, dirs, keys };
 }
 
-async function writeAll(tx: XsOps, nodes: { dirs: Node[]; keys: Node[]; front: string; back: string }): Promise<Result<void, FlowError>> {
+async function writeAll(tx: XsOps, nodes: { dirs: ConsoleNode[]; keys: ConsoleNode[]; front: string; back: string }): Promise<Result<void, FlowError>> {
   // Start clean, as libxl does: stale keys of an earlier console must not survive.
   for (const dir of [nodes.front, nodes.back]) {
     const r = await tx.rm(dir);
@@ -107,7 +121,17 @@ async function writeAll(tx: XsOps, nodes: { dirs: Node[]; keys: Node[]; front: s
  * (A Linux frontend that sees its nodes before their permissions fails with EACCES for good.)
  * A conflict retries a bounded number of times. Resolves with the two directories.
  */
-export async function createConsole(xs: XsClient, options: CreateOptions): Promise<Result<{ frontend: string; backend: string }, FlowError>> {
+export async function createConsole(xs: XsClient, options: CreateOptions): Promise<
+  Result<
+    {
+      /** The guest's directory of the console. */
+      frontend: string;
+      /** The backend's directory of the console. */
+      backend: string;
+    },
+    FlowError
+  >
+> {
   const nodes = consoleNodes(options);
   const r = await xs.transaction((tx) => writeAll(tx, nodes), { maxRetries: options.maxRetries ?? 16 });
   if (!r.ok) return err(new FlowError(r.error.kind, `creating the console of domain ${options.domid} (device ${options.devid}) failed: ${r.error.message}`, { code: r.error.code, cause: r.error }));

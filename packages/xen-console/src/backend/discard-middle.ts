@@ -9,14 +9,17 @@ export class DiscardMiddleBuffer {
   /** Bytes dropped so far. */
   discarded = 0;
 
+  /** @param limit - The cap, in bytes (an integer of at least 4): the middle is dropped beyond 5/4 of it. */
   constructor(readonly limit: number) {
     if (!(Number.isInteger(limit) && limit >= 4)) throw new RangeError('limit must be an integer >= 4');
   }
 
+  /** Bytes held now. */
   get length(): number {
     return this.bytes;
   }
 
+  /** Adds `chunk` at the end (kept by reference), then drops the middle if more than 5/4 of `limit` is held. */
   append(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);

@@ -12,14 +12,23 @@ export function backendPath(backendDomid: number, backendName: string, domid: nu
 
 /** XenbusState (xen/include/public/io/xenbus.h). */
 export const XenbusState = Object.freeze({
+  /** 0: no state written yet. */
   Unknown: 0,
+  /** 1: the device is being set up (the backend's first state). */
   Initialising: 1,
+  /** 2: waiting for the other end's details (ring reference and port). */
   InitWait: 2,
+  /** 3: the frontend has published its ring and port. */
   Initialised: 3,
+  /** 4: both ends run the ring. */
   Connected: 4,
+  /** 5: this end wants to close; the other should follow. */
   Closing: 5,
+  /** 6: this end is closed and released everything. */
   Closed: 6,
+  /** 7: the device is being reconfigured (not used by consoles). */
   Reconfiguring: 7,
+  /** 8: reconfiguration is done (not used by consoles). */
   Reconfigured: 8,
 });
 

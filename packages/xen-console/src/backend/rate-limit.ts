@@ -7,15 +7,20 @@
 export interface RateLimitOptions {
   /** Events handled per period before the port stays masked. Default 30. */
   readonly eventsPerPeriod?: number;
-  /** Default 200 ms. */
+  /** The length of a period, in milliseconds. Default 200. */
   readonly periodMs?: number;
 }
 
+/** Events handled per period unless told otherwise (xenconsoled's value). */
 export const DEFAULT_EVENTS_PER_PERIOD = 30;
+/** The rate limit's period unless told otherwise, in milliseconds (xenconsoled's value). */
 export const DEFAULT_PERIOD_MS = 200;
 
+/** Counts a guest's events per period and says when its port must stay masked; see {@link RateLimitOptions}. */
 export class EventRateLimiter {
+  /** Events handled per period before the port stays masked. */
   readonly allowance: number;
+  /** The length of a period, in milliseconds. */
   readonly periodMs: number;
   private count = 0;
   private periodStart: number;

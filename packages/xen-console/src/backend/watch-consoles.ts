@@ -4,11 +4,15 @@ import { parseU32, printable } from './strict-parse';
 
 /** A console that appeared under our backend directory, or went away. */
 export interface ConsoleEntry {
+  /** Whether the console appeared or went away. */
   readonly kind: 'added' | 'removed';
+  /** The guest's domain id. */
   readonly domid: number;
+  /** The console's device number (0 only with `includePrimary`). */
   readonly devid: number;
   /** `/local/domain/<self>/backend/<name>/<domid>/<devid>`. */
   readonly backend: string;
+  /** The guest's directory of the console, `/local/domain/<domid>/device/console/<devid>` (`/local/domain/<domid>/console` for devid 0). */
   readonly frontend: string;
   /**
    * The console's `name` key, if it has one, made safe to print (control characters and escape
@@ -17,10 +21,11 @@ export interface ConsoleEntry {
   readonly name?: string;
 }
 
+/** Options of {@link watchConsoles}. */
 export interface WatchConsolesOptions {
   /** This domain (the backend). Default 0. */
   readonly backendDomid?: number;
-  /** Default `console`. */
+  /** The backend directory's name to watch. Default `console`. */
   readonly backendName?: string;
   /** Also report primary consoles (devid 0), which xenconsoled serves unless told otherwise. Default false. */
   readonly includePrimary?: boolean;

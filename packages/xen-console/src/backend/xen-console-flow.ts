@@ -3,14 +3,19 @@ import type { XsClient } from '../xenstore/client-types';
 import type { ConsoleStats } from './console-driver';
 import { forceClose, requestClose } from './create';
 
+/** What a {@link XenConsoleFlow} is built from: which console, and the resources it releases. */
 export interface XenConsoleInfo {
+  /** The guest's domain id. */
   readonly domid: number;
+  /** The console's device number under the guest's `device/console/`. */
   readonly devid: number;
   /** The guest's xenstore directory of this console. */
   readonly frontend: string;
-  /** Ours. */
+  /** Our (the backend's) xenstore directory of this console. */
   readonly backend: string;
+  /** The xenstore connection the console uses. */
   readonly xenstore: XsClient;
+  /** The driver's live counters, which `consoleStats` copies. */
   readonly stats: ConsoleStats;
   /** Called as `close()` starts: releases a write that waits for a guest that does not read. */
   readonly beforeClose?: () => void;
@@ -26,9 +31,13 @@ const encoder = new TextEncoder();
  * `Console`), and the backend's `requestClose` / `forceClose`.
  */
 export class XenConsoleFlow extends FlowWrapper {
+  /** The guest's domain id. */
   readonly domid: number;
+  /** The console's device number (1-9; 0 for the primary console). */
   readonly devid: number;
+  /** The guest's xenstore directory of this console. */
   readonly frontend: string;
+  /** Our xenstore directory of this console. */
   readonly backend: string;
   /** `log` ends each line with CR LF, as a terminal expects. */
   readonly lineEnding = '\r\n';
@@ -68,6 +77,7 @@ export class XenConsoleFlow extends FlowWrapper {
     return { ...this.info.stats };
   }
 
+  /** True once `disconnect()` was called: `log` drops lines from then on. */
   get disconnected(): boolean {
     return this.disconnectedFlag;
   }

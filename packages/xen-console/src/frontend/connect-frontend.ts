@@ -24,6 +24,7 @@ import { FrontendRing } from '../ring/frontend-ring';
 import type { RingMemory } from '../ring/memory';
 import type { XsClient, XsWatch } from '../xenstore/client-types';
 
+/** Options of {@link connectFrontend}. */
 export interface FrontendOptions {
   /** The guest's platform: it must be able to grant pages and allocate unbound ports. */
   readonly platform: XenPlatform;
@@ -35,6 +36,7 @@ export interface FrontendOptions {
   readonly startIndex?: number;
   /** How long to wait for the console's nodes and for the backend to connect. Default 30000 ms. */
   readonly timeoutMs?: number;
+  /** Abandons the connection when it aborts: the result is an `aborted` error, and the grant and port are released. */
   readonly signal?: AbortSignal;
   /**
    * What the backend's Closing means. Default false, as Linux's hvc_xen: the console closes
@@ -47,12 +49,19 @@ export interface FrontendOptions {
 
 /** A guest's console: the flow a guest program uses, plus what the tests look at. */
 export interface FrontendConsole {
+  /** The console as a flow: reads are the backend's input to the guest, writes the guest's output. */
   readonly flow: Flow;
-  /** The grant ref and event channel port written to xenstore. */
+  /** The grant reference of the ring page, as written to xenstore's `ring-ref`. */
   readonly ringRef: number;
+  /** The event-channel port allocated for the backend, as written to xenstore's `port`. */
   readonly port: number;
-  /** Events received and notifications sent. */
-  readonly counters: { events: number; notifies: number };
+  /** Live counters of the event channel. */
+  readonly counters: {
+    /** Events received from the backend. */
+    events: number;
+    /** Notifications sent to the backend. */
+    notifies: number;
+  };
 }
 
 const CAPABILITIES = Object.freeze({

@@ -18,6 +18,7 @@ const MAP_EAGAIN_RETRIES = 10;
 const MAP_EAGAIN_DELAY_MS = 20;
 const EAGAIN = 11;
 
+/** Options of the {@link LinuxPlatform} constructor. */
 export interface LinuxPlatformOptions {
   /** This domain's id; when absent it is read from xenstore (the relative key `domid`). */
   readonly selfDomid?: number;

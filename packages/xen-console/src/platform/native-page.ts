@@ -9,6 +9,7 @@ export type NativePageAccess = Pick<
   'pageMapped' | 'pageLoadU32' | 'pageStoreU32' | 'pageRead' | 'pageWrite' | 'pageFence' | 'unmapGrant'
 >;
 
+/** Options of the {@link NativePage} constructor. */
 export interface NativePageOptions {
   /** Whether the mapping is writable (stores to a read-only one throw). */
   readonly writable: boolean;
@@ -25,6 +26,7 @@ export interface NativePageOptions {
  * or merge a load of memory that the guest changes under us.
  */
 export class NativePage implements MappedPage {
+  /** Whether stores are allowed (a store to a read-only mapping throws). */
   readonly writable: boolean;
   readonly #binding: NativePageAccess;
   readonly #handle: PageHandle;
@@ -39,6 +41,7 @@ export class NativePage implements MappedPage {
     this.#description = options.description ?? 'a page';
   }
 
+  /** False once the page was unmapped; every access then throws. */
   get mapped(): boolean {
     return this.#binding.pageMapped(this.#handle);
   }

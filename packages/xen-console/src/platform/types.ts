@@ -30,7 +30,17 @@ export interface XenPlatform {
   /** Binds to `remotePort`, an unbound port that domain `domid` allocated for us. */
   bindInterdomain(domid: number, remotePort: number): Promise<Result<EvtPort, FlowError>>;
   /** Frontend side: grants `page` to `toDomid`; the ref and a revoke. */
-  grantPage?(page: RingMemory, toDomid: number, options: { readonly writable: boolean }): Promise<Result<{ readonly ref: number; revoke(): void }, FlowError>>;
+  grantPage?(page: RingMemory, toDomid: number, options: { readonly writable: boolean }): Promise<
+    Result<
+      {
+        /** The grant reference the other domain maps. */
+        readonly ref: number;
+        /** Ends the grant; call it once the other domain has unmapped the page. */
+        revoke(): void;
+      },
+      FlowError
+    >
+  >;
   /** Frontend side: allocates an unbound port for `remoteDomid` to bind. */
   bindUnbound?(remoteDomid: number): Promise<Result<EvtPort, FlowError>>;
   /** Releases what the platform holds (devices, connections); idempotent. */

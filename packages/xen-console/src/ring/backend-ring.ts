@@ -5,7 +5,9 @@ import { RingProducer, type RingWriteResult } from './ring-producer';
 
 /** Where a ring starts; every index left out is adopted from the page when the ring attaches. */
 export interface BackendRingStart {
+  /** `out_cons`: where reading guest output starts (u32). */
   readonly outCons?: number;
+  /** inProd. */
   readonly inProd?: number;
 }
 
@@ -46,7 +48,12 @@ export class BackendRing {
   }
 
   /** Our private copies of the indices we own. */
-  get indices(): { readonly outCons: number; readonly inProd: number } {
+  get indices(): {
+    /** Our copy of `outCons` (u32). */
+    readonly outCons: number;
+    /** Our copy of `inProd` (u32). */
+    readonly inProd: number;
+  } {
     return { outCons: this.#output.cons, inProd: this.#input.prod };
   }
 }

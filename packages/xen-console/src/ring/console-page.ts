@@ -4,9 +4,13 @@ import { isRingIndex } from './ring-index';
 
 /** The four indices of a console page, as loaded at one moment. */
 export interface ConsoleIndices {
+  /** `in_cons`: how far the guest has read its input (u32, free-running). */
   readonly inCons: number;
+  /** `in_prod`: how far dom0 has written the guest's input (u32, free-running). */
   readonly inProd: number;
+  /** `out_cons`: how far dom0 has read the guest's output (u32, free-running). */
   readonly outCons: number;
+  /** `out_prod`: how far the guest has written its output (u32, free-running). */
   readonly outProd: number;
 }
 

@@ -5,7 +5,9 @@ import { RingProducer, type RingWriteResult } from './ring-producer';
 
 /** Where a ring starts; every index left out is adopted from the page when the ring attaches. */
 export interface FrontendRingStart {
+  /** `in_cons`: where reading the backend's input starts (u32). */
   readonly inCons?: number;
+  /** outProd. */
   readonly outProd?: number;
 }
 
@@ -45,7 +47,12 @@ export class FrontendRing {
   }
 
   /** Our private copies of the indices we own. */
-  get indices(): { readonly inCons: number; readonly outProd: number } {
+  get indices(): {
+    /** Our copy of `inCons` (u32). */
+    readonly inCons: number;
+    /** Our copy of `outProd` (u32). */
+    readonly outProd: number;
+  } {
     return { inCons: this.#input.cons, outProd: this.#output.prod };
   }
 }

@@ -18,6 +18,8 @@ export interface RingMemory {
 
 /** A page mapped from another domain; `unmap` releases it and every later access throws. */
 export interface MappedPage extends RingMemory {
+  /** Unmaps the page; idempotent. */
   unmap(): void;
+  /** False once `unmap` was called. */
   readonly mapped: boolean;
 }

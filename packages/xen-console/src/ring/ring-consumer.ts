@@ -9,12 +9,15 @@ export interface RingReadResult {
   readonly bytes: Uint8Array | undefined;
   /** We released ring space: the caller must notify the peer (there is no event index). */
   readonly notify: boolean;
+  /** Set when the ring's indices were found corrupt: nothing was consumed. */
   readonly corrupt?: RingCorruption;
 }
 
 /** A snapshot of what a pass would see, without moving anything. */
 export interface RingLevel {
+  /** Bytes waiting to be read (consumer) or room to write (producer); 0 when corrupt. */
   readonly bytes: number;
+  /** Set when the ring's indices were found corrupt. */
   readonly corrupt?: RingCorruption;
 }
 

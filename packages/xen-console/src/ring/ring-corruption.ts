@@ -9,19 +9,29 @@ export type RingCorruption =
   | {
       /** `prod - cons` (mod 2^32) exceeds the ring's size. */
       readonly reason: 'indices-out-of-range';
+      /** The ring whose indices are wrong. */
       readonly ring: 'in' | 'out';
+      /** The producer index as loaded (u32). */
       readonly prod: number;
+      /** The consumer index as loaded (u32). */
       readonly cons: number;
+      /** The ring's size in bytes. */
       readonly size: number;
+      /** The same facts in one sentence, for logs. */
       readonly message: string;
     }
   | {
       /** The page holds a value for one of *our* indices that differs from what we stored. */
       readonly reason: 'own-index-tampered';
+      /** The ring whose index was changed. */
       readonly ring: 'in' | 'out';
+      /** Which of our indices was changed, e.g. `out_cons`. */
       readonly index: ConsoleIndexName;
+      /** The value we stored last (u32). */
       readonly expected: number;
+      /** The value the page holds now (u32). */
       readonly found: number;
+      /** The same facts in one sentence, for logs. */
       readonly message: string;
     };
 

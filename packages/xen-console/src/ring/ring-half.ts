@@ -5,13 +5,19 @@ export type ConsoleIndexName = 'in_cons' | 'in_prod' | 'out_cons' | 'out_prod';
 
 /** One direction of the console page: a data area and its two indices. */
 export interface RingHalf {
+  /** `in` (dom0 to guest) or `out` (guest to dom0). */
   readonly name: 'in' | 'out';
+  /** Byte offset of the data area in the page. */
   readonly dataOffset: number;
-  /** A power of two. */
+  /** Bytes in the data area: a power of two. */
   readonly size: number;
+  /** Byte offset of the consumer index in the page. */
   readonly consOffset: number;
+  /** Byte offset of the producer index in the page. */
   readonly prodOffset: number;
+  /** The consumer index's name in console.h, for messages. */
   readonly consName: ConsoleIndexName;
+  /** The producer index's name in console.h, for messages. */
   readonly prodName: ConsoleIndexName;
 }
 

@@ -10,6 +10,7 @@ export interface RingWriteResult {
   readonly written: number;
   /** We published data: the caller must notify the peer. */
   readonly notify: boolean;
+  /** Set when the ring's indices were found corrupt: nothing was written. */
   readonly corrupt?: RingCorruption;
 }
 

@@ -17,11 +17,17 @@ export type DomainRequest =
   | { readonly id: number; readonly op: 'sync' }
   | { readonly id: number; readonly op: 'release' };
 
+/** A `FlowError` as plain data, to cross a thread boundary. */
 export interface SerializedError {
+  /** The error's kind. */
   readonly kind: FlowErrorKind;
+  /** The error's message. */
   readonly message: string;
+  /** The error's code, if it had one. */
   readonly code?: string;
+  /** The error's errno, if it had one. */
   readonly errno?: number;
+  /** The error's syscall, if it had one. */
   readonly syscall?: string;
 }
 
@@ -33,8 +39,11 @@ export type DomainReply =
 
 /** What a worker needs to act as a domain: post it with `transferList: [descriptor.port]`. */
 export interface SimDomainDescriptor {
+  /** The domain's id. */
   readonly domid: number;
+  /** The domain's event area (pending and mask bits), shared with the hypervisor's thread. */
   readonly events: SharedArrayBuffer;
+  /** The channel for hypercalls to the hypervisor's thread. */
   readonly port: MessagePort;
 }
 

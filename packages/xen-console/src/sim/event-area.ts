@@ -31,7 +31,13 @@ type WaitAsync = (
 ) => { readonly async: false; readonly value: string } | { readonly async: true; readonly value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/**
+ * One domain's event channels in shared memory (pending and mask bitmaps of the 2-level ABI, and
+ * two doorbells), so that the domain can run in a `worker_thread`. Every bit operation is an
+ * `Atomics` read-modify-write; no wake-up is lost between a raise and an unmask.
+ */
 export class EventArea {
+  /** The shared memory itself, to post to the domain's thread. */
   readonly buffer: SharedArrayBuffer;
   /** Ports are 1..maxPorts-1; port 0 is never valid, as in Xen. */
   readonly maxPorts: number;
@@ -57,10 +63,12 @@ export class EventArea {
     this.maxPorts = words * 32;
   }
 
+  /** Whether `port` is a port number of this area: 1 to `maxPorts - 1`. */
   isValidPort(port: number): boolean {
     return Number.isInteger(port) && port > 0 && port < this.maxPorts;
   }
 
+  /** True once the domain was destroyed (`close()`). */
   get closed(): boolean {
     return Atomics.load(this.#cells, CLOSED) !== 0;
   }
@@ -73,7 +81,10 @@ export class EventArea {
   }
 
   /** Sets `port` pending; wakes the dispatcher if it was not pending and is not masked. */
-  raise(port: number): { readonly coalesced: boolean } {
+  raise(port: number): {
+    /** True when `port` was already pending: this event merged into it. */
+    readonly coalesced: boolean;
+  } {
     const before = this.#set(PENDING, port);
     if (before) return { coalesced: true };
     if (!this.#test(MASK, port)) this.#wake(DELIVER_SEQ);
@@ -99,10 +110,12 @@ export class EventArea {
     if (this.#test(PENDING, port)) this.#wake(DELIVER_SEQ);
   }
 
+  /** Whether `port` has an event waiting to be delivered. */
   isPending(port: number): boolean {
     return this.#test(PENDING, port);
   }
 
+  /** Whether `port` is masked (its events wait until unmasked). */
   isMasked(port: number): boolean {
     return this.#test(MASK, port);
   }
@@ -139,6 +152,7 @@ export class EventArea {
     return Atomics.load(this.#cells, DELIVER_SEQ);
   }
 
+  /** The send doorbell's count: bumped whenever the domain asks for a send from another thread. */
   sendSeq(): number {
     return Atomics.load(this.#cells, SEND_SEQ);
   }

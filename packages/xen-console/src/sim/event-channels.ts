@@ -4,17 +4,33 @@ import { simError } from './sim-errors';
 
 /** A port as the hypervisor sees it. */
 export type PortStatus =
-  | { readonly state: 'unbound'; readonly remoteDomid: number }
-  | { readonly state: 'interdomain'; readonly remoteDomid: number; readonly remotePort: number };
+  | {
+      /** Allocated for `remoteDomid` to bind, not bound yet. */
+      readonly state: 'unbound';
+      /** The domain allowed to bind it. */
+      readonly remoteDomid: number;
+    }
+  | {
+      /** Connected to a port of another domain. */
+      readonly state: 'interdomain';
+      /** The other end's domain. */
+      readonly remoteDomid: number;
+      /** The other end's port. */
+      readonly remotePort: number;
+    };
 
 /** What fault injection decides for one send. */
 export type EventFault = 'deliver' | 'drop' | 'duplicate';
 
 /** One send through an interdomain channel. */
 export interface EventSend {
+  /** The sending domain. */
   readonly fromDomid: number;
+  /** The port it sent on. */
   readonly fromPort: number;
+  /** The receiving domain. */
   readonly toDomid: number;
+  /** The port that becomes pending there. */
   readonly toPort: number;
 }
 
@@ -30,12 +46,15 @@ export interface EventCounters {
   readonly sent: number;
   /** Sends that found the peer already pending (they merge, as in Xen). */
   readonly coalesced: number;
+  /** Sends that fault injection dropped. */
   readonly dropped: number;
+  /** Sends that fault injection delivered twice. */
   readonly duplicated: number;
   /** Sends on unbound ports: silently discarded, as Xen does. */
   readonly unbound: number;
 }
 
+/** Options of the {@link SimEventChannels} constructor. */
 export interface SimEventChannelsOptions {
   /** Ports per domain (a multiple of 32); default 1024, the 2-level ABI's limit for 32-bit. */
   readonly maxPorts?: number;
@@ -55,6 +74,7 @@ interface DomainPorts {
  * port is discarded without error.
  */
 export class SimEventChannels {
+  /** Ports per domain. */
   readonly maxPorts: number;
   readonly #domains = new Map<number, DomainPorts>();
   #faults: EventFaults | undefined;
@@ -76,6 +96,7 @@ export class SimEventChannels {
     return domain.area;
   }
 
+  /** Whether `domid` has a port table. */
   hasDomain(domid: number): boolean {
     return this.#domains.has(domid);
   }
@@ -195,6 +216,7 @@ export class SimEventChannels {
     this.#faults = faults;
   }
 
+  /** A snapshot of the counters. */
   get counters(): EventCounters {
     return { ...this.#counters };
   }

@@ -20,6 +20,7 @@ interface Mapping {
   readonly ref: number;
 }
 
+/** Options of the {@link SimGrantTable} constructor. */
 export interface SimGrantTableOptions {
   /** Grants per granting domain; default 1024. */
   readonly maxGrants?: number;
@@ -38,6 +39,7 @@ export const FIRST_GRANT_REF = 8;
  * fails with EBUSY, as `gnttab_end_foreign_access_ref` does.
  */
 export class SimGrantTable {
+  /** Grants per granting domain. */
   readonly maxGrants: number;
   readonly #tables = new Map<number, Map<number, GrantEntry>>();
   readonly #mappings = new Map<SabPage, Mapping>();

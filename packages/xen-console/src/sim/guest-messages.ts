@@ -12,16 +12,39 @@ import type { ExportedSimPlatform } from './sim-xen';
  *   `cat` on a Linux console does.
  */
 export type GuestBehaviour =
-  | { readonly kind: 'echo' }
-  | { readonly kind: 'source'; readonly bytes: number; readonly seed?: number; readonly chunkSize?: number }
-  | { readonly kind: 'sink'; readonly bytes: number }
-  | { readonly kind: 'line-echo' };
+  | {
+      /** Echo every chunk read. */
+      readonly kind: 'echo';
+    }
+  | {
+      /** Write pseudo-random bytes. */
+      readonly kind: 'source';
+      /** How many bytes to write. */
+      readonly bytes: number;
+      /** The xorshift seed; the same seed gives the same bytes. */
+      readonly seed?: number;
+      /** Bytes per write. */
+      readonly chunkSize?: number;
+    }
+  | {
+      /** Read and hash bytes. */
+      readonly kind: 'sink';
+      /** How many bytes to read before reporting `done`. */
+      readonly bytes: number;
+    }
+  | {
+      /** Behave like `cat` on a cooked Linux tty. */
+      readonly kind: 'line-echo';
+    };
 
+/** The name of a {@link GuestBehaviour}. */
 export type GuestBehaviourKind = GuestBehaviour['kind'];
 
 /** Bytes moved one way and their SHA-256 (hex). */
 export interface GuestTransfer {
+  /** How many bytes. */
   readonly bytes: number;
+  /** Their SHA-256, in lower-case hex. */
   readonly sha256: string;
 }
 
@@ -31,26 +54,37 @@ export interface GuestTransfer {
  * times taken in the hypervisor's thread.
  */
 export interface SimGuestReport {
+  /** The behaviour that ran. */
   readonly behaviour: GuestBehaviourKind;
   /** `done` (source, sink), `eof` (the input ended), `stopped` (the guest was closed first), or the error. */
   readonly ended: 'done' | 'eof' | 'stopped' | SerializedError;
   /** What the guest read from its console (dom0's input) and wrote to it (its output). */
   readonly read: GuestTransfer;
+  /** What the guest wrote to its console (its output). */
   readonly written: GuestTransfer;
   /** Events the frontend received and notifications it sent, when the report was made. */
   readonly events: number;
+  /** Notifications the frontend sent, when the report was made. */
   readonly notifies: number;
+  /** When the guest first read a byte (hrtime nanoseconds); absent if it read none. */
   readonly firstReadAt?: bigint;
+  /** When the guest last read a byte (hrtime nanoseconds). */
   readonly lastReadAt?: bigint;
+  /** When the guest's first write was accepted (hrtime nanoseconds); absent if it wrote none. */
   readonly firstWriteAt?: bigint;
+  /** When the guest's last write was accepted (hrtime nanoseconds). */
   readonly lastWriteAt?: bigint;
 }
 
 /** The guest's counters at one moment. */
 export interface SimGuestStatus {
+  /** Events the frontend received. */
   readonly events: number;
+  /** Notifications the frontend sent. */
   readonly notifies: number;
+  /** Bytes the guest read from its console. */
   readonly bytesRead: number;
+  /** Bytes the guest wrote to its console. */
   readonly bytesWritten: number;
 }
 

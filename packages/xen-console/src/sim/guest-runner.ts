@@ -9,9 +9,11 @@ import { SabPage } from './sab-page';
 import { portDuplex } from './port-duplex';
 import type { ExportedSimPlatform, SimXen } from './sim-xen';
 
+/** Options of {@link startSimGuest}. */
 export interface SimGuestOptions {
   /** The console device, 1-9; dom0 creates it (`createConsole`) and connects to it. */
   readonly devid: number;
+  /** The program on the guest's console: what it writes and reads; see {@link GuestBehaviour}. */
   readonly behaviour: GuestBehaviour;
   /** The first value of the page's four indices (tests start near 2^31 or 2^32). Default 0. */
   readonly startIndex?: number;
@@ -25,7 +27,9 @@ export interface SimGuestOptions {
 
 /** What the guest published for its console, and a read-only view of the shared page. */
 export interface SimGuestConsole {
+  /** The grant reference of the console page, as the guest wrote it to `ring-ref`. */
   readonly ringRef: number;
+  /** The guest's event-channel port for the console, as it wrote it to `port`. */
   readonly port: number;
   /** The console page as the guest shares it: for looking at the indices (`readConsoleIndices`). */
   readonly page: SabPage;
@@ -40,7 +44,9 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
  * page and event channel. Start it with `startSimGuest`.
  */
 export class SimGuest {
+  /** The guest's domain id. */
   readonly domid: number;
+  /** The guest's console device number. */
   readonly devid: number;
   /** Resolves once the console is Connected, or with why it could not connect. */
   readonly connected: Promise<Result<SimGuestConsole, FlowError>>;

@@ -6,6 +6,7 @@
  * latency from a guest's write to dom0's read is measured.
  */
 export class WriteStamps {
+  /** The shared memory, to hand to the guest's thread. */
   readonly buffer: SharedArrayBuffer;
   readonly #cells: BigInt64Array;
 
@@ -22,6 +23,7 @@ export class WriteStamps {
     this.#cells = new BigInt64Array(buffer);
   }
 
+  /** How many writes' times are kept (the latest ones). */
   get slots(): number {
     return this.#cells.length - 1;
   }

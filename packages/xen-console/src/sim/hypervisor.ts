@@ -5,6 +5,7 @@ import { SimEventChannels, type SimEventChannelsOptions } from './event-channels
 import { SimGrantTable, type SimGrantTableOptions } from './grant-table';
 import { LocalSimDomain } from './sim-domain';
 
+/** Options of the {@link SimHypervisor} constructor: those of its event channels and grant table. */
 export interface SimHypervisorOptions extends SimEventChannelsOptions, SimGrantTableOptions {}
 
 /** What the hypervisor holds, for asserting that nothing leaked. */
@@ -28,7 +29,9 @@ export interface SimAccounting {
  * in Xen, too, xenstored is a daemon beside the hypervisor.
  */
 export class SimHypervisor {
+  /** Every domain's grants. */
   readonly grants: SimGrantTable;
+  /** Every domain's event channels. */
   readonly events: SimEventChannels;
   readonly #locals = new Map<number, Set<LocalSimDomain>>();
   readonly #bridges = new Map<number, DomainBridge>();
@@ -43,6 +46,7 @@ export class SimHypervisor {
     this.events.createDomain(domid);
   }
 
+  /** Whether `domid` exists (has been created by `domain()` or `exportDomain()`). */
   hasDomain(domid: number): boolean {
     return this.events.hasDomain(domid);
   }
@@ -63,7 +67,12 @@ export class SimHypervisor {
    * `attachSimDomain(descriptor)` there. One worker per domain; events for the domain are then
    * delivered in that worker only.
    */
-  exportDomain(domid: number): { readonly descriptor: SimDomainDescriptor; readonly transferList: [SimDomainDescriptor['port']] } {
+  exportDomain(domid: number): {
+    /** What to post to the worker, for `attachSimDomain`. */
+    readonly descriptor: SimDomainDescriptor;
+    /** The port to pass as `postMessage`'s transfer list. */
+    readonly transferList: [SimDomainDescriptor['port']];
+  } {
     if (this.#bridges.has(domid)) throw new Error(`domain ${domid} is already exported to a worker`);
     if ((this.#locals.get(domid)?.size ?? 0) > 0) throw new Error(`domain ${domid} has handles in this thread; it cannot move to a worker`);
     const area = this.events.createDomain(domid);

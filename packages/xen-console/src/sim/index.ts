@@ -16,7 +16,7 @@ export { SimEvtPort } from './sim-evt-port';
 export { LocalSimDomain } from './sim-domain';
 export type { SimDomain, SimGrant } from './sim-domain';
 export { attachSimDomain, RemoteSimDomain } from './remote-domain';
-export type { SimDomainDescriptor } from './domain-rpc';
+export type { SerializedError, SimDomainDescriptor } from './domain-rpc';
 export { PlainPage } from './plain-page';
 export { SabPage } from './sab-page';
 export type { PageOptions } from './page-access';

@@ -15,6 +15,7 @@ export interface PageOptions {
  * store through a read-only mapping.
  */
 export abstract class CheckedPage implements MappedPage {
+  /** Whether stores are allowed; a store through a read-only mapping throws. */
   readonly writable: boolean;
   #mapped = true;
   readonly #onUnmap: (() => void) | undefined;
@@ -68,12 +69,18 @@ export abstract class CheckedPage implements MappedPage {
     this.fullBarrier();
   }
 
+  /** The u32 (little-endian) at `offset`, already checked to be an aligned word of the page. */
   protected abstract load(offset: number): number;
+  /** Stores the u32 `value` (little-endian) at `offset`, already checked. */
   protected abstract store(offset: number, value: number): void;
+  /** Copies `length` bytes at `offset` into `target` at `targetOffset`, already checked. */
   protected abstract copyOut(offset: number, length: number, target: Uint8Array, targetOffset: number): void;
+  /** Copies `source` into the page at `offset`, already checked. */
   protected abstract copyIn(offset: number, source: Uint8Array): void;
+  /** A full memory barrier. */
   protected abstract fullBarrier(): void;
 
+  /** Throws (a programmer error) if the page was unmapped; `operation` names the access in the message. */
   protected checkMapped(operation: string): void {
     if (!this.#mapped) throw new Error(`${operation}: the page was unmapped; this access is a use after unmap`);
   }

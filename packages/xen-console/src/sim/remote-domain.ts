@@ -17,6 +17,7 @@ type Call = DomainRequest extends infer R ? (R extends DomainRequest ? Omit<R, '
  * (the worker stays alive until then).
  */
 export class RemoteSimDomain implements SimDomain {
+  /** This domain's id. */
   readonly domid: number;
   readonly #area: EventArea;
   readonly #port: MessagePort;
@@ -34,6 +35,7 @@ export class RemoteSimDomain implements SimDomain {
     this.#port.on('close', () => this.#lost());
   }
 
+  /** True once this handle was closed. */
   get closed(): boolean {
     return this.#closed;
   }

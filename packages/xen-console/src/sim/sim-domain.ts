@@ -7,6 +7,7 @@ import { SimEvtPort } from './sim-evt-port';
 
 /** A grant made by a domain: the ref to publish, and how to end it. */
 export interface SimGrant {
+  /** The grant reference to publish (e.g. as `ring-ref`). */
   readonly ref: number;
   /** Ends the grant now, or as soon as the peer unmaps it (as Linux defers a busy grant). */
   revoke(): void;
@@ -18,6 +19,7 @@ export interface SimGrant {
  * the hypervisor's thread; `attachSimDomain` gives the same interface inside a worker.
  */
 export interface SimDomain {
+  /** This domain's id. */
   readonly domid: number;
   /** Maps `ref`, which domain `domid` granted to us. */
   mapGrant(domid: number, ref: number, options: { readonly writable: boolean }): Promise<Result<MappedPage, FlowError>>;
@@ -43,12 +45,14 @@ export function unshareablePageError(): FlowError {
 
 /** A domain handle in the hypervisor's own thread: every call is a direct hypercall. */
 export class LocalSimDomain implements SimDomain {
+  /** This domain's id. */
   readonly domid: number;
   readonly #ledger: DomainLedger;
   readonly #area: EventArea;
   readonly #ports = new Set<SimEvtPort>();
   readonly #onClose: (() => void) | undefined;
 
+  /** @internal Made by `SimHypervisor.domain()`. */
   constructor(services: HypervisorServices, domid: number, area: EventArea, onClose?: () => void) {
     this.domid = domid;
     this.#ledger = new DomainLedger(services, domid);
@@ -56,6 +60,7 @@ export class LocalSimDomain implements SimDomain {
     this.#onClose = onClose;
   }
 
+  /** True once this handle was closed: its ports are closed and its grants ended. */
   get closed(): boolean {
     return this.#ledger.released;
   }

@@ -26,6 +26,7 @@ export class SimEvtPort implements EvtPort {
   #closed = false;
   #delivered = 0;
 
+  /** @internal Made by a domain's `bindInterdomain` or `bindUnbound`. */
   constructor(local: number, area: EventArea, channel: PortChannel) {
     this.local = local;
     this.#area = area;
@@ -38,6 +39,7 @@ export class SimEvtPort implements EvtPort {
     return this.#delivered;
   }
 
+  /** True once the port was closed. */
   get closed(): boolean {
     return this.#closed;
   }

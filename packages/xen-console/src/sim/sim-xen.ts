@@ -10,14 +10,19 @@ import { attachSimDomain } from './remote-domain';
 import { xenstoreOverDuplex } from '../xenstore/connect';
 import { SimXenstored, type SimXenstoredOptions } from './xenstored';
 
+/** Options of the {@link SimXen} constructor. */
 export interface SimXenOptions {
+  /** Limits of the simulated hypervisor (grants, ports, fault injection). */
   readonly hypervisor?: SimHypervisorOptions;
+  /** Limits of the simulated xenstored. */
   readonly xenstored?: SimXenstoredOptions;
 }
 
 /** A domain handed to a worker: post it with `transferList`, then `attachSimPlatform(exported)` there. */
 export interface ExportedSimPlatform {
+  /** The domain's grant table and event channels, as shared memory and a port. */
   readonly domain: SimDomainDescriptor;
+  /** The domain's xenstore connection. */
   readonly xenstore: MessagePort;
 }
 
@@ -26,7 +31,9 @@ export interface ExportedSimPlatform {
  * xenstored, with dom0 and guests as XenPlatforms, in this thread or in worker threads.
  */
 export class SimXen {
+  /** The grant tables and event channels of every domain. */
   readonly hypervisor: SimHypervisor;
+  /** The xenstore server every domain talks to. */
   readonly xenstored: SimXenstored;
 
   constructor(options: SimXenOptions = {}) {
@@ -75,7 +82,12 @@ export class SimXen {
   }
 
   /** Hands `domid` to a worker; see `attachSimPlatform`. */
-  exportPlatform(domid: number): { readonly exported: ExportedSimPlatform; readonly transferList: MessagePort[] } {
+  exportPlatform(domid: number): {
+    /** What to post to the worker. */
+    readonly exported: ExportedSimPlatform;
+    /** The ports to pass as `postMessage`'s transfer list. */
+    readonly transferList: MessagePort[];
+  } {
     const { descriptor, transferList } = this.hypervisor.exportDomain(domid);
     const { port1, port2 } = new MessageChannel();
     const served = this.xenstored.connectDuplex(domid);
@@ -101,6 +113,7 @@ export class SimXen {
     return this.hypervisor.accounting();
   }
 
+  /** Shuts the simulator down: every domain, port and xenstore connection. */
   async close(): Promise<void> {
     this.hypervisor.close();
     await this.xenstored.close();

@@ -5,6 +5,7 @@ import type { XsRetry } from './retry';
 export interface XsPerm {
   /** n: none, r: read, w: write, b: both. */
   readonly access: 'n' | 'r' | 'w' | 'b';
+  /** The domain the entry is about (for the first entry: the owner). */
   readonly domid: number;
 }
 
@@ -17,12 +18,15 @@ export interface XsOps {
   read(path: string): Promise<Result<string, FlowError>>;
   /** Writes `value` at `path`, creating missing parents. */
   write(path: string, value: string | Uint8Array): Promise<Result<void, FlowError>>;
+  /** Creates `path` (and missing parents) with an empty value; succeeds if it exists already. */
   mkdir(path: string): Promise<Result<void, FlowError>>;
   /** Removes `path` and everything below it. */
   rm(path: string): Promise<Result<void, FlowError>>;
   /** The names of the children of `path`. */
   directory(path: string): Promise<Result<string[], FlowError>>;
+  /** The permissions of `path`, the owner first. */
   getPerms(path: string): Promise<Result<XsPerm[], FlowError>>;
+  /** Replaces the permissions of `path`: `perms[0]` names the owner and everyone else's default access. */
   setPerms(path: string, perms: readonly XsPerm[]): Promise<Result<void, FlowError>>;
 }
 
@@ -30,15 +34,19 @@ export interface XsOps {
 export interface XsWatch extends AsyncIterable<string> {
   /** The next changed path, or an error once the watch or connection is closed. */
   next(options?: { readonly signal?: AbortSignal }): Promise<Result<string, FlowError>>;
+  /** Removes the watch; a pending `next` ends with an error. Idempotent. */
   close(): Promise<void>;
 }
 
+/** Options of `transaction`. */
 export interface TransactionOptions {
   /** Retries after a conflict (EAGAIN at commit) before giving up with a `limit` error. Default 16. */
   readonly maxRetries?: number;
+  /** Stops retrying when this aborts (checked before each attempt): the result is an `aborted` error. */
   readonly signal?: AbortSignal;
 }
 
+/** Options of `wait`. */
 export interface WaitOptions {
   /** Give up with a `timeout` error after this many milliseconds. */
   readonly timeoutMs?: number;

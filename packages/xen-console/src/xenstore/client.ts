@@ -14,6 +14,7 @@ import { runTransaction } from './transaction';
 import { runWait } from './wait';
 import { QueuedWatch, type WatchSink } from './watch';
 
+/** Options of the {@link XenstoreClient} constructor. */
 export interface XenstoreClientOptions {
   /** A name for messages. Default `xenstore`. */
   readonly label?: string;
@@ -40,7 +41,9 @@ export interface XenstoreClientOptions {
 
 /** Counters of what a (possibly hostile) server sent that the client ignored. */
 export interface XenstoreClientStats {
+  /** Requests sent and not yet answered. */
   readonly pendingRequests: number;
+  /** Watches set on this connection. */
   readonly watches: number;
   /** Replies whose req_id matched no pending request. */
   readonly strayReplies: number;
@@ -66,7 +69,9 @@ function describe(req: XsRequest, txId: number): string {
  * operations with a typed error.
  */
 export class XenstoreClient implements XsClient, RequestSender {
+  /** The name used in messages; see {@link XenstoreClientOptions.label}. */
   readonly label: string;
+  /** Whether paths relative to the domain's home are allowed; see {@link XenstoreClientOptions.allowRelativePaths}. */
   readonly allowRelativePaths: boolean;
   /** Settles with the reason once the connection is gone (closed by us, by the server, or broken). */
   readonly ended: Promise<FlowError>;
@@ -105,6 +110,7 @@ export class XenstoreClient implements XsClient, RequestSender {
     void this.readLoop();
   }
 
+  /** A snapshot of the counters. */
   get stats(): XenstoreClientStats {
     return {
       pendingRequests: this.pending.size,

@@ -2,27 +2,49 @@ import { err, FlowError, ok, type FlowErrorKind, type Result } from '@flow/core'
 
 /** The error names of xs_wire.h's `xsd_errors`, in its order, with Linux errno numbers. */
 export const XS_ERRORS = {
+  /** 22: invalid argument (a bad path, value or request). */
   EINVAL: 22,
+  /** 13: permission denied. */
   EACCES: 13,
+  /** 17: the node exists. */
   EEXIST: 17,
+  /** 21: is a directory. */
   EISDIR: 21,
+  /** 2: no such node. */
   ENOENT: 2,
+  /** 12: out of memory. */
   ENOMEM: 12,
+  /** 28: no space (a quota was hit). */
   ENOSPC: 28,
+  /** 5: input/output error. */
   EIO: 5,
+  /** 39: the directory is not empty. */
   ENOTEMPTY: 39,
+  /** 38: the request type is not implemented. */
   ENOSYS: 38,
+  /** 30: read-only. */
   EROFS: 30,
+  /** 16: busy. */
   EBUSY: 16,
+  /** 11: try again: a transaction conflicted and must be re-run. */
   EAGAIN: 11,
+  /** 106: already connected (a domain introduced twice). */
   EISCONN: 106,
+  /** 7: too big (a value, path or list over its limit). */
   E2BIG: 7,
+  /** 1: operation not permitted. */
   EPERM: 1,
 } as const;
 
 /** Names oxenstored sends that xs_wire.h does not list. */
-export const XS_EXTRA_ERRORS = { EQUOTA: 122, ENOTSUP: 95 } as const;
+export const XS_EXTRA_ERRORS = {
+  /** 122: a quota was exceeded. */
+  EQUOTA: 122,
+  /** 95: not supported. */
+  ENOTSUP: 95,
+} as const;
 
+/** An error name xenstored may send. */
 export type XsErrorCode = keyof typeof XS_ERRORS | keyof typeof XS_EXTRA_ERRORS;
 
 const KINDS: Partial<Record<string, FlowErrorKind>> = {

@@ -2,6 +2,7 @@ import { err, FlowError, ok, type Result } from '@flow/core';
 import { decodeHeader, type XsFrame } from './frame';
 import { XENSTORE_PAYLOAD_MAX, XS_HEADER_SIZE } from './limits';
 
+/** Options of the {@link FrameDecoder} constructor. */
 export interface FrameDecoderOptions {
   /** The largest payload accepted; a header announcing more is a fatal error. Default 4096. */
   readonly maxPayload?: number;

@@ -2,9 +2,13 @@ import { XENSTORE_PAYLOAD_MAX, XS_HEADER_SIZE } from './limits';
 
 /** One message: the `xsd_sockmsg` header fields and the payload that follows it. */
 export interface XsFrame {
+  /** The message type, an {@link XsType} value (u32). */
   readonly type: number;
+  /** The request id, echoed by the reply (u32). */
   readonly reqId: number;
+  /** The transaction id, 0 for none (u32). */
   readonly txId: number;
+  /** The payload: at most 4096 bytes on the wire. */
   readonly payload: Buffer;
 }
 
@@ -36,7 +40,19 @@ export function encodeFrame(frame: XsFrame, maxPayload: number = XENSTORE_PAYLOA
 }
 
 /** The header fields at `offset` (which must hold at least 16 bytes). */
-export function decodeHeader(bytes: Uint8Array, offset = 0): { type: number; reqId: number; txId: number; len: number } {
+export function decodeHeader(
+  bytes: Uint8Array,
+  offset = 0,
+): {
+  /** The message type (u32). */
+  type: number;
+  /** The request id (u32). */
+  reqId: number;
+  /** The transaction id (u32). */
+  txId: number;
+  /** The payload's length in bytes, as announced (u32, not checked here). */
+  len: number;
+} {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset + offset, XS_HEADER_SIZE);
   return {
     type: view.readUInt32LE(0),

@@ -6,6 +6,10 @@ import { checkPerms } from './perms';
 
 /** What the operations need from a connection: sending one request in a transaction (0: none). */
 export interface RequestSender {
+  /**
+   * Sends `req` inside transaction `txId` (0: none) and resolves with its reply. An ERROR reply
+   * becomes a `FlowError` whose `code` is xenstore's error name (`ENOENT`, `EACCES`, ...).
+   */
   request(req: XsRequest, txId: number): Promise<Result<XsReply, FlowError>>;
   /** Whether relative paths may be sent (domain connections only). */
   readonly allowRelativePaths: boolean;

@@ -3,12 +3,15 @@ import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX } from './limits';
 
 /** The watch-only paths xenstored invents events for (docs/misc/xenstore.txt, "Watches"). */
 export const SPECIAL_PATHS = ['@introduceDomain', '@releaseDomain'] as const;
+/** `@introduceDomain` or `@releaseDomain`. */
 export type SpecialPath = (typeof SPECIAL_PATHS)[number];
 
+/** True if `path` is one of the {@link SPECIAL_PATHS}. */
 export function isSpecialPath(path: string): path is SpecialPath {
   return path === '@introduceDomain' || path === '@releaseDomain';
 }
 
+/** Options of {@link checkPath}. */
 export interface PathCheckOptions {
   /** Paths without a leading `/`, relative to `/local/domain/<domid>`: only on domain connections. */
   readonly allowRelative?: boolean;

@@ -12,23 +12,128 @@ import { formatPerm, parsePerm } from './perms';
 
 /** A request, by type. */
 export type XsRequest =
-  | { readonly type: 'READ' | 'DIRECTORY' | 'GET_PERMS' | 'MKDIR' | 'RM'; readonly path: string }
-  | { readonly type: 'WRITE'; readonly path: string; readonly value: Buffer }
-  | { readonly type: 'SET_PERMS'; readonly path: string; readonly perms: readonly XsPerm[] }
-  | { readonly type: 'WATCH'; readonly path: string; readonly token: string; readonly depth?: number }
-  | { readonly type: 'UNWATCH'; readonly path: string; readonly token: string }
-  | { readonly type: 'TRANSACTION_START' | 'RESET_WATCHES' }
-  | { readonly type: 'TRANSACTION_END'; readonly commit: boolean }
-  | { readonly type: 'INTRODUCE'; readonly domid: number; readonly mfn: string; readonly port: number }
-  | { readonly type: 'RELEASE' | 'RESUME' | 'GET_DOMAIN_PATH' | 'IS_DOMAIN_INTRODUCED'; readonly domid: number }
-  | { readonly type: 'SET_TARGET'; readonly domid: number; readonly target: number }
-  | { readonly type: 'DIRECTORY_PART'; readonly path: string; readonly offset: number }
-  | { readonly type: 'GET_FEATURE'; readonly domid?: number }
-  | { readonly type: 'SET_FEATURE'; readonly domid: number; readonly value: number }
-  | { readonly type: 'GET_QUOTA'; readonly domid?: number; readonly quota?: string }
-  | { readonly type: 'SET_QUOTA'; readonly domid?: number; readonly quota: string; readonly value: number }
-  | { readonly type: 'CONTROL'; readonly args: readonly string[] };
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'READ' | 'DIRECTORY' | 'GET_PERMS' | 'MKDIR' | 'RM';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'WRITE';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+      /** The bytes to store. */
+      readonly value: Buffer;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'SET_PERMS';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+      /** The new permissions, the owner first. */
+      readonly perms: readonly XsPerm[];
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'WATCH';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+      /** The watch's token, echoed in its events. */
+      readonly token: string;
+      /** How many levels below `path` are watched; absent: all (newer xenstored only). */
+      readonly depth?: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'UNWATCH';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+      /** The watch's token, echoed in its events. */
+      readonly token: string;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'TRANSACTION_START' | 'RESET_WATCHES';
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'TRANSACTION_END';
+      /** True to commit the transaction, false to discard it. */
+      readonly commit: boolean;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'INTRODUCE';
+      /** The domain the request is about. */
+      readonly domid: number;
+      /** The machine frame of the domain's xenstore ring page, in decimal. */
+      readonly mfn: string;
+      /** The event-channel port of the domain's xenstore ring. */
+      readonly port: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'RELEASE' | 'RESUME' | 'GET_DOMAIN_PATH' | 'IS_DOMAIN_INTRODUCED';
+      /** The domain the request is about. */
+      readonly domid: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'SET_TARGET';
+      /** The domain the request is about. */
+      readonly domid: number;
+      /** The domain that `domid` may act for. */
+      readonly target: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'DIRECTORY_PART';
+      /** The node's path: absolute, or relative to the domain's home where the connection allows it. */
+      readonly path: string;
+      /** Where in the child list to continue, in bytes. */
+      readonly offset: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'GET_FEATURE';
+      /** The domain the request is about. */
+      readonly domid?: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'SET_FEATURE';
+      /** The domain the request is about. */
+      readonly domid: number;
+      /** The feature bits to set. */
+      readonly value: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'GET_QUOTA';
+      /** The domain the request is about. */
+      readonly domid?: number;
+      /** The quota's name; absent: all quotas. */
+      readonly quota?: string;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'SET_QUOTA';
+      /** The domain the request is about. */
+      readonly domid?: number;
+      /** The quota's name. */
+      readonly quota: string;
+      /** The quota's new value. */
+      readonly value: number;
+    }
+  | {
+      /** The request: xenstore's `XS_<type>` message. */
+      readonly type: 'CONTROL';
+      /** The command and its arguments, as for `xenstore-control`. */
+      readonly args: readonly string[];
+    };
 
+/** The name of a request type, e.g. `READ`. */
 export type XsRequestType = XsRequest['type'];
 
 /** Requests whose success reply is `OK`. */
@@ -65,25 +170,95 @@ const ACK_TYPES: ReadonlySet<string> = new Set<XsAckType>([
   'SET_QUOTA',
 ]);
 
+/** True if the success reply of `type` is a bare `OK` (see {@link XsAckType}). */
 export function isAckType(type: string): type is XsAckType {
   return ACK_TYPES.has(type);
 }
 
 /** A reply (or an unsolicited WATCH_EVENT), by type. */
 export type XsReply =
-  | { readonly type: 'READ'; readonly value: Buffer }
-  | { readonly type: 'DIRECTORY'; readonly children: readonly string[] }
-  | { readonly type: 'GET_PERMS'; readonly perms: readonly XsPerm[] }
-  | { readonly type: 'TRANSACTION_START'; readonly txId: number }
-  | { readonly type: 'GET_DOMAIN_PATH'; readonly path: string }
-  | { readonly type: 'IS_DOMAIN_INTRODUCED'; readonly introduced: boolean }
-  | { readonly type: 'DIRECTORY_PART'; readonly generation: string; readonly children: readonly string[]; readonly complete: boolean }
-  | { readonly type: 'GET_FEATURE'; readonly value: number }
-  | { readonly type: 'GET_QUOTA'; readonly text: string }
-  | { readonly type: 'CONTROL'; readonly text: Buffer }
-  | { readonly type: XsAckType }
-  | { readonly type: 'ERROR'; readonly code: string }
-  | { readonly type: 'WATCH_EVENT'; readonly path: string; readonly token: string };
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'READ';
+      /** The node's value. */
+      readonly value: Buffer;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'DIRECTORY';
+      /** The names of the node's children. */
+      readonly children: readonly string[];
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'GET_PERMS';
+      /** The node's permissions, the owner first. */
+      readonly perms: readonly XsPerm[];
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'TRANSACTION_START';
+      /** The new transaction's id. */
+      readonly txId: number;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'GET_DOMAIN_PATH';
+      /** The domain's home, `/local/domain/<domid>`. */
+      readonly path: string;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'IS_DOMAIN_INTRODUCED';
+      /** Whether the domain is introduced to xenstored. */
+      readonly introduced: boolean;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'DIRECTORY_PART';
+      /** The node's generation count: a change between parts means the list changed meanwhile. */
+      readonly generation: string;
+      /** The names of the node's children. */
+      readonly children: readonly string[];
+      /** True when this part ends the list. */
+      readonly complete: boolean;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'GET_FEATURE';
+      /** The feature bits. */
+      readonly value: number;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'GET_QUOTA';
+      /** The answer as text. */
+      readonly text: string;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'CONTROL';
+      /** The answer as text. */
+      readonly text: Buffer;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: XsAckType;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'ERROR';
+      /** The xenstore error name, e.g. `ENOENT`. */
+      readonly code: string;
+    }
+  | {
+      /** The request this answers, `ERROR`, or `WATCH_EVENT`. */
+      readonly type: 'WATCH_EVENT';
+      /** The path that changed. */
+      readonly path: string;
+      /** The token of the watch that fired. */
+      readonly token: string;
+    };
 
 const NUL = Buffer.from([0]);
 const OK_PAYLOAD = Buffer.from('OK\0', 'latin1');

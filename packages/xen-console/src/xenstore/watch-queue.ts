@@ -11,6 +11,10 @@ export class WatchEventQueue {
   private readonly counts = new Map<string, number>();
   private droppedCount = 0;
 
+  /**
+   * @param limit - The most paths held (an integer of at least 1).
+   * @param watchedPath - The watch's own path: the one event the queue collapses into when full.
+   */
   constructor(
     readonly limit: number,
     private readonly watchedPath: string,
@@ -18,6 +22,7 @@ export class WatchEventQueue {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('the watch queue limit must be an integer >= 1');
   }
 
+  /** Events waiting to be taken. */
   get size(): number {
     return this.items.length - this.head;
   }
@@ -27,6 +32,7 @@ export class WatchEventQueue {
     return this.droppedCount;
   }
 
+  /** Queues an event for `path`; when full, merges as the class description says. */
   push(path: string): void {
     if (this.size < this.limit) {
       this.add(path);
@@ -43,6 +49,7 @@ export class WatchEventQueue {
     this.add(this.watchedPath);
   }
 
+  /** Takes the oldest event's path; `undefined` when empty. */
   shift(): string | undefined {
     if (this.head >= this.items.length) return undefined;
     const path = this.items[this.head];
@@ -58,6 +65,7 @@ export class WatchEventQueue {
     return path;
   }
 
+  /** Drops every queued event (the dropped count stays). */
   clear(): void {
     this.items = [];
     this.head = 0;

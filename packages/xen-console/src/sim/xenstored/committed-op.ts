@@ -6,9 +6,13 @@ import type { TreeView } from './tree-view';
 export interface CommittedOp {
   /** 1, 2, 3, ... over the server's life. */
   readonly seq: number;
+  /** What changed: a write, mkdir, rm or permission change. */
   readonly type: StoreOp['type'];
+  /** The node it changed. */
   readonly path: string;
+  /** The value written, for writes. */
   readonly value?: Buffer;
+  /** The permissions set, for permission changes. */
   readonly perms?: readonly XsPerm[];
   /** The domain whose connection made the change (0 for the server's own API). */
   readonly domid: number;
@@ -20,7 +24,10 @@ export interface CommittedOp {
 
 /** What an `onCommit` observer sees: the operations that just became visible, and the store after them. */
 export interface CommitEvent {
+  /** The operations of this commit, in order. */
   readonly ops: readonly CommittedOp[];
+  /** The transaction committed; 0 for a single operation outside one. */
   readonly txId: number;
+  /** The store right after this commit. */
   readonly view: TreeView;
 }

@@ -19,6 +19,7 @@ export interface ConnectionHost {
   queuedEventsLimit(conn: SimConnection): number;
 }
 
+/** How a client reaches the simulated xenstored: a Unix socket, or a domain's connection. */
 export type SimConnectionKind = 'socket' | 'domain';
 
 const FLUSH_ON_CLOSE_MS = 1000;

@@ -27,6 +27,7 @@ export interface XenstoredQuota {
   readonly queuedEvents: number;
 }
 
+/** The quotas of unprivileged domains unless told otherwise (modelled on C xenstored's defaults). */
 export const DEFAULT_QUOTA: XenstoredQuota = Object.freeze({
   nodes: 1000,
   nodeSize: 2048,

@@ -15,6 +15,7 @@ import { countNodes, lookupPath } from './tree';
 import type { TreeView } from './tree-view';
 import { matchWatch, reportedPath } from './watches';
 
+/** Options of the {@link SimXenstored} constructor. */
 export interface SimXenstoredOptions {
   /** Quotas for unprivileged domains (and the simulator's own memory bounds). */
   readonly quota?: Partial<XenstoredQuota>;
@@ -22,6 +23,7 @@ export interface SimXenstoredOptions {
   readonly recordLimit?: number;
 }
 
+/** Options of `SimXenstored.introduce`. */
 export interface IntroduceOptions {
   /**
    * Create `/local/domain/<domid>` (owned by dom0, readable by the domain, as the toolstack does)
@@ -32,9 +34,13 @@ export interface IntroduceOptions {
 
 /** Live objects, for leak checks: all of them should be back to 0 after a test closes its clients. */
 export interface SimXenstoredStats {
+  /** Open connections (sockets and domains). */
   readonly connections: number;
+  /** Watches set, over every connection. */
   readonly watches: number;
+  /** Transactions open, over every connection. */
   readonly transactions: number;
+  /** Domains introduced and not yet released. */
   readonly introducedDomains: number;
   /** Nodes in the store. */
   readonly nodes: number;
@@ -46,13 +52,21 @@ export interface SimXenstoredStats {
 
 /** One live connection, for tests that look inside. */
 export interface SimConnectionInfo {
+  /** The connection's number, unique over the server's life. */
   readonly id: number;
+  /** The domain the connection acts for (0 for sockets). */
   readonly domid: number;
+  /** A socket client or a domain's ring connection. */
   readonly kind: SimConnectionKind;
+  /** Watches it set. */
   readonly watches: number;
+  /** Transactions it has open. */
   readonly transactions: number;
+  /** Replies waiting for it to read them. */
   readonly queuedReplies: number;
+  /** Watch events waiting for it to read them. */
   readonly queuedEvents: number;
+  /** Watch events dropped because it did not read them. */
   readonly droppedEvents: number;
 }
 
@@ -100,6 +114,7 @@ export class SimXenstored {
     return this.store.committed;
   }
 
+  /** Forgets the committed operations recorded so far (`committed` becomes empty). */
   clearRecord(): void {
     this.store.clearRecord();
   }
@@ -122,6 +137,7 @@ export class SimXenstored {
     this.store.injectConflicts(count);
   }
 
+  /** A snapshot of the live objects. */
   get stats(): SimXenstoredStats {
     let watches = 0;
     let transactions = 0;
@@ -246,7 +262,7 @@ export class SimXenstored {
 
   /**
    * A domain is gone: its connections are cut, `/local/domain/<domid>` is removed (firing its
-   * watches) and @releaseDomain fires.
+   * watches) and `@releaseDomain` fires.
    */
   releaseDomain(domid: number): void {
     checkDomid(domid);

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import { err, FlowError, fromNodeError, ok, type Result } from '@flow/core';
 
+/** Options of `SimXenstored.listen`. */
 export interface UnixListenOptions {
   /** Replace a socket file left at `path` (never any other kind of file). Default false. */
   readonly replace?: boolean;
@@ -11,6 +12,7 @@ export interface UnixListenOptions {
 
 /** A Unix-socket listener handing each connection to the simulator. */
 export interface SimXenstoredListener {
+  /** The socket file's path. */
   readonly path: string;
   /** Live connections accepted by this listener. */
   readonly connections: number;

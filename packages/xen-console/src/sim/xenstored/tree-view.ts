@@ -8,12 +8,14 @@ import { lookup, walk, type StoreNode } from './tree';
  * given domain could read or write at that moment (with xenstored's permission rules).
  */
 export class TreeView {
+  /** @internal Made by the simulated xenstored. */
   constructor(private readonly root: StoreNode) {}
 
   private node(path: string): StoreNode | undefined {
     return lookup(this.root, pathSegments(path));
   }
 
+  /** Whether the node `path` exists. */
   exists(path: string): boolean {
     return this.node(path) !== undefined;
   }
@@ -29,11 +31,13 @@ export class TreeView {
     return this.node(path)?.value.toString('utf8');
   }
 
+  /** The names of the children of `path`; `undefined` if it does not exist. */
   directory(path: string): string[] | undefined {
     const n = this.node(path);
     return n ? [...n.children.keys()] : undefined;
   }
 
+  /** A copy of the permissions of `path`, the owner first; `undefined` if it does not exist. */
   perms(path: string): XsPerm[] | undefined {
     return this.node(path)?.perms.map((p) => ({ ...p }));
   }
