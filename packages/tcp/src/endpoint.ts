@@ -1,28 +1,26 @@
 import { isIP } from 'node:net';
 import { err, FlowError, ok, type Result } from '@flow/core';
 
-/** One end of a connection: an IP address and port, or a Unix-domain socket path. */
-export type Endpoint =
-  | {
-      /** The IP version of `address`. */
-      readonly family: 'IPv4' | 'IPv6';
-      /** The IP address as text: `127.0.0.1`, `::1` (IPv6 without brackets, with a `%zone` if any). */
-      readonly address: string;
-      /** The TCP port, 0 to 65535. */
-      readonly port: number;
-    }
-  | {
-      /** Always `'unix'`: a Unix-domain stream socket. */
-      readonly family: 'unix';
-      /** The socket's file-system path, as given (absolute or relative to the working directory). */
-      readonly path: string;
-    };
-
 /** An IP endpoint: what a TCP listener is bound to, and each end of a TCP connection. */
-export type IpEndpoint = Extract<Endpoint, { readonly family: 'IPv4' | 'IPv6' }>;
+export interface IpEndpoint {
+  /** The IP version of `address`. */
+  readonly family: 'IPv4' | 'IPv6';
+  /** The IP address as text: `127.0.0.1`, `::1` (IPv6 without brackets, with a `%zone` if any). */
+  readonly address: string;
+  /** The TCP port, 0 to 65535. */
+  readonly port: number;
+}
 
 /** A Unix-domain socket endpoint (the path is empty for an unnamed client socket). */
-export type UnixEndpoint = Extract<Endpoint, { readonly family: 'unix' }>;
+export interface UnixEndpoint {
+  /** Always `'unix'`: a Unix-domain stream socket. */
+  readonly family: 'unix';
+  /** The socket's file-system path, as given (absolute or relative to the working directory). */
+  readonly path: string;
+}
+
+/** One end of a connection: an IP address and port, or a Unix-domain socket path. */
+export type Endpoint = IpEndpoint | UnixEndpoint;
 
 /** Where to connect: a host (IP literal or name) and port, or a Unix-domain socket path. */
 export type ConnectTarget =
