@@ -1,9 +1,10 @@
 // The client's session layer: one connection's Tversion and Tattach, tags (allocation, reuse
 // only after a reply or Rflush), the reply loop that matches replies to requests, Tflush on
-// abort, per-request deadlines, fid numbers, and the end of the session (close, abort). Everything above it is requests: rpc/call send one, walk/clunk manage fids;
+// abort, per-request deadlines, fid numbers, and the end of the session (close, abort,
+// `await using`). Everything above it is requests: rpc/call send one, walk/clunk manage fids;
 // the path API that Client9p adds (client.ts) is built on those alone.
 import * as os from 'node:os';
-import { err, type Flow, FlowError, ok, type Result } from '@flow/core';
+import { DISPOSE_TIMEOUT_MS, err, type Flow, FlowError, ok, type Result } from '@flow/core';
 import { decode, encode } from '../wire/codec';
 import { type Dialect, IOHDRSZ, MAXWELEM, NOFID, NONUNAME, NOTAG } from '../wire/constants';
 import { FrameReader } from '../wire/frame-reader';
@@ -356,4 +357,22 @@ export class RpcSession {
     return this.closing;
   }
 
+  /**
+   * `await using client = ...`: `close`, bounded by core's `DISPOSE_TIMEOUT_MS`, then abort if the
+   * close handshake has not finished (or failed). Never rejects: a dispose that threw would
+   * replace the error that made the scope exit.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), DISPOSE_TIMEOUT_MS)));
+    try {
+      const r = await Promise.race([this.close(), late]);
+      if (r === 'late') this.abort(new FlowError('timeout', `the 9P session did not close within ${DISPOSE_TIMEOUT_MS} ms`));
+      else if (!r.ok) this.abort(r.error);
+    } catch (error) {
+      this.abort(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
