@@ -72,7 +72,9 @@ export class ReplyWriter {
         buf = encode(fallback, dialect);
       }
       this.bytesWritten += buf.length;
-      written = this.flow.write(buf);
+      // The encoded frame is this writer's alone and never touched again: the flow may keep it
+      // (`transfer`), so the write settles once the transport queued it, not after a callback.
+      written = this.flow.write(buf, { transfer: true });
     }
     this.inWrite++;
     // A reply waiting to be written is held memory: charged until the flow has taken it.
@@ -110,10 +112,19 @@ export class ReplyWriter {
       return;
     }
     traceSafely(this.trace, 'out', reply);
+    this.sendReadFrame(reply.tag, frame);
+  }
+
+  /** `sendFrame` for an Rread with tag `tag`, without a reply object (nothing to trace). */
+  sendReadFrame(tag: number, frame: PooledFrame): void {
+    if (this.sessionEnded && this.failure) {
+      this.release(frame.buffer);
+      return;
+    }
     const b = frame.buffer;
     b.writeUInt32LE(frame.length, 0);
     b[4] = 117;
-    b.writeUInt16LE(reply.tag, 5);
+    b.writeUInt16LE(tag, 5);
     b.writeUInt32LE(frame.length - RREAD_HEADER, 7);
     this.bytesWritten += frame.length;
     this.inWrite++;

@@ -1,7 +1,7 @@
 // File data: Tread and Twrite on an open fid, and Tfsync. A read goes straight into a pooled
 // reply buffer when the back end can read in place (readInto), possibly without leaving the
 // current tick; directory reads are in directory-reads.ts.
-import { fsError, type FsResult } from '../../fs/filesystem';
+import { fsError, type FsResult, type OpenFile } from '../../fs/filesystem';
 import { RREAD_HEADER } from '../../wire/constants';
 import { handle } from '../dispatch';
 import { type Outcome, type Pending, type Req, type RequestContext, simple } from '../request';
@@ -14,20 +14,27 @@ export function readNow(s: RequestContext, m: Req<'Tread'>, pending: Pending): O
   if (open?.kind !== 'file' || !open.read || !open.file.readInto || m.offset > BigInt(Number.MAX_SAFE_INTEGER)) return handle(s, m, pending);
   const count = Math.min(m.count, s.msize - RREAD_HEADER);
   if (count <= 0) return handle(s, m, pending);
-  // The back end reads straight into the reply frame, a pooled buffer: no allocation, no
-  // copy, one write of header and data. The buffer returns to the pool once written.
+  return readIntoFrame(s, m.tag, open.file, Number(m.offset), count);
+}
+
+/**
+ * Reads up to `count` bytes (1 or more, within msize) at `offset` straight into a pooled reply
+ * frame: no allocation, no copy, one write of header and data; the buffer returns to the pool
+ * once written. Synchronous when the back end's `readInto` is.
+ */
+export function readIntoFrame(s: RequestContext, tag: number, file: OpenFile, offset: number, count: number): Outcome | Promise<Outcome> {
   const buffer = s.takeBuffer();
   const frame = (n: FsResult<number>): Outcome => {
     if (!n.ok) {
       s.releaseBuffer(buffer);
-      return s.fail(m.tag, n.error);
+      return s.fail(tag, n.error);
     }
     const length = RREAD_HEADER + Math.min(Math.max(0, Math.floor(n.value)), count);
-    return { reply: { type: 'Rread', tag: m.tag, data: buffer.subarray(RREAD_HEADER, length) }, frame: { buffer, length } };
+    return { reply: { type: 'Rread', tag, data: buffer.subarray(RREAD_HEADER, length) }, frame: { buffer, length } };
   };
   let r: FsResult<number> | Promise<FsResult<number>>;
   try {
-    r = open.file.readInto(Number(m.offset), buffer.subarray(RREAD_HEADER, RREAD_HEADER + count));
+    r = file.readInto!(offset, buffer.subarray(RREAD_HEADER, RREAD_HEADER + count));
   } catch (err) {
     s.releaseBuffer(buffer);
     throw err;
