@@ -19,12 +19,19 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       expect(r.verified).toBe(true);
       expect(r.seconds).toHaveLength(1);
       expect(r.mibps.best).toBeGreaterThan(0);
+      // The server's RSS was sampled while it served (every server holds some memory).
+      expect(r.serverRss).toBeGreaterThan(0);
     }
     expect(result.loads.map((l) => `${l.mode} ${l.server}`)).toEqual(['getattr diod', 'getattr flow', 'read diod', 'read flow']);
-    for (const l of result.loads) expect(l.opsPerSecond.best).toBeGreaterThan(0);
+    for (const l of result.loads) {
+      expect(l.opsPerSecond.best).toBeGreaterThan(0);
+      expect(l.serverRss).toBeGreaterThan(0);
+    }
     for (const l of result.loads.filter((x) => x.mode === 'read')) expect(l.readMiBps).toBeGreaterThan(0);
     const text = formatNinepBench(result);
     expect(text).toContain('| -m 65536');
     expect(text).toContain('ours/diod');
+    expect(text).toContain('CPU s/GiB');
+    expect(text).toContain('RSS MiB');
   }, 90_000);
 });
