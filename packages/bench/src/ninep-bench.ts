@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Child } from './child';
 import { cpuSeconds, findTool, runTool, startDiod } from './ninep-diod';
 import type { NinepServerConfig } from './ninep-server-process';
+import { PeakSampler, rssOf } from './rss';
 import { spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
 
@@ -42,10 +43,10 @@ export interface FlowVariant {
   readonly noLoad?: boolean;
 }
 
-/** Our server with its defaults, and with reads served by pread on the event loop. */
+/** Our server with its defaults (reads of up to 64 KiB by pread on the event loop), and with every read through the thread pool. */
 export const DEFAULT_VARIANTS: readonly FlowVariant[] = [
   { name: 'flow' },
-  { name: 'flow, syncReadMax 64KiB', syncReadMax: 65536, noLoad: true },
+  { name: 'flow, syncReadMax 0', syncReadMax: 0, noLoad: true },
 ];
 
 export interface ReadRow {
@@ -57,6 +58,8 @@ export interface ReadRow {
   readonly mibps: Spread;
   /** Server CPU seconds (user + system, all threads) of the fastest run. */
   readonly serverCpu?: number;
+  /** The server's peak resident set size over the measured runs, in bytes. */
+  readonly serverRss?: number;
   /** The warm-up read delivered exactly the file's bytes (length and SHA-256). */
   readonly verified: boolean;
 }
@@ -69,7 +72,10 @@ export interface LoadRow {
   readonly opsPerSecond: Spread;
   /** diodload's rMB/s (MiB/s) of the best run; 0 for getattr. */
   readonly readMiBps: number;
+  /** Server CPU seconds (user + system, all threads) of the best run. */
   readonly serverCpu?: number;
+  /** The server's peak resident set size over the measured runs, in bytes. */
+  readonly serverRss?: number;
 }
 
 export interface NinepBenchResult {
@@ -81,7 +87,10 @@ export interface NinepBenchResult {
 }
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const FILE = 'big.bin';
+/** How often a server's RSS is sampled during a measured run (its peak is reported). */
+const RSS_SAMPLE_MS = 20;
 
 interface Running {
   readonly name: NinepServer;
@@ -193,10 +202,13 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
       }
       const seconds = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
       const cpu = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
+      const rss = new Map<NinepServer, number>();
       for (let round = 0; round < options.runs; round += 1) {
         for (const s of running) {
           const before = cpuSeconds(s.pid);
+          const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : rssOf(s.pid)), RSS_SAMPLE_MS);
           const r = await timedCat(diodcat, args(s.port), catTimeout);
+          rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
           const after = cpuSeconds(s.pid);
           if (r.code !== 0) throw new Error(`${s.name}: diodcat -m ${msize} exited with ${r.code}`);
           seconds.get(s.name)?.push(r.seconds);
@@ -214,6 +226,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
           seconds: secs,
           mibps: spread(secs.map((x) => options.bytes / MIB / x)),
           ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
+          ...(rss.get(s.name) ? { serverRss: rss.get(s.name) } : {}),
           verified: verified.get(s.name) ?? false,
         });
       }
@@ -226,11 +239,14 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         const ops = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
         const mbs = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
         const cpu = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
+        const rss = new Map<NinepServer, number>();
         for (let round = 0; round < options.runs; round += 1) {
           for (const s of loaded) {
             const args = ['-s', `127.0.0.1:${s.port}`, '-n', String(options.threads), '-r', String(options.loadSeconds), ...(mode === 'getattr' ? ['-g'] : [])];
             const before = cpuSeconds(s.pid);
+            const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : rssOf(s.pid)), RSS_SAMPLE_MS);
             const r = await runTool(diodload, args, options.loadSeconds * 1000 + 30_000);
+            rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
             const after = cpuSeconds(s.pid);
             const m = /([0-9.]+) ops\/s, ([0-9.]+) rMB\/s/.exec(r.stderr);
             if (r.code !== 0 || !m) throw new Error(`${s.name}: diodload ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
@@ -250,6 +266,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
             opsPerSecond: spread(o),
             readMiBps: mbs.get(s.name)?.[best] ?? 0,
             ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
+            ...(rss.get(s.name) ? { serverRss: rss.get(s.name) } : {}),
           });
         }
       }
@@ -274,15 +291,31 @@ async function readCtlVersion(diodcat: string, port: number): Promise<string> {
   });
 }
 
+/** Server CPU seconds per GiB moved, or undefined without a CPU figure. */
+function cpuPerGiB(cpu: number | undefined, bytes: number): number | undefined {
+  return cpu === undefined || !(bytes > 0) ? undefined : cpu / (bytes / GIB);
+}
+
+/** Server CPU seconds per operation of a diodload row's best run (`seconds` long). */
+function cpuPerOp(l: LoadRow, seconds: number): number | undefined {
+  const ops = l.opsPerSecond.best * seconds;
+  return l.serverCpu === undefined || !(ops > 0) ? undefined : l.serverCpu / ops;
+}
+
+/**
+ * The tables: throughput, and beside it the server's CPU (seconds, per GiB or per operation,
+ * and as a ratio to diod's: below 1.00x is less CPU than diod) and its peak RSS.
+ */
 export function formatNinepBench(result: NinepBenchResult): string {
   const { bytes, runs, threads, loadSeconds } = result.options;
   const title =
     `9p on loopback, diod against @flow/9p, same clients, same files: diodcat reading ${fixed(bytes / MIB, 0)} MiB ` +
     `(one request in flight), best of ${runs} after a verified warm-up; diodload -n ${threads} -r ${loadSeconds}, best of ${runs}`;
   const readTable = markdownTable(
-    ['diodcat', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'ours/diod'],
+    ['diodcat', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
     result.reads.map((r) => {
       const diod = result.reads.find((x) => x.msize === r.msize && x.server === 'diod');
+      const perGiB = cpuPerGiB(r.serverCpu, bytes);
       return [
         `-m ${r.msize}`,
         r.server,
@@ -291,6 +324,9 @@ export function formatNinepBench(result: NinepBenchResult): string {
         fixed(r.mibps.best, 0),
         `${fixed(spreadPercent(r.mibps), 0)}%`,
         fixed(r.serverCpu, 2),
+        fixed(perGiB, 2),
+        ratio(perGiB, cpuPerGiB(diod?.serverCpu, bytes)),
+        fixed(r.serverRss === undefined ? undefined : r.serverRss / MIB, 0),
         ratio(r.mibps.best, diod?.mibps.best),
       ];
     }),
@@ -298,9 +334,10 @@ export function formatNinepBench(result: NinepBenchResult): string {
   const parts = [title, '', readTable];
   if (result.loads.length > 0) {
     const loadTable = markdownTable(
-      ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'server CPU s', 'ours/diod'],
+      ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'server CPU s', 'CPU µs/op', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
       result.loads.map((l) => {
         const diod = result.loads.find((x) => x.mode === l.mode && x.server === 'diod');
+        const perOp = cpuPerOp(l, loadSeconds);
         return [
           l.mode === 'getattr' ? '-g (getattr ctl:null)' : 'read ctl:zero → null',
           l.server,
@@ -309,6 +346,10 @@ export function formatNinepBench(result: NinepBenchResult): string {
           `${fixed(spreadPercent(l.opsPerSecond), 0)}%`,
           fixed(l.readMiBps, 1),
           fixed(l.serverCpu, 2),
+          fixed(perOp === undefined ? undefined : perOp * 1e6, 1),
+          l.mode === 'read' ? fixed(cpuPerGiB(l.serverCpu, l.readMiBps * MIB * loadSeconds), 2) : '',
+          ratio(perOp, diod ? cpuPerOp(diod, loadSeconds) : undefined),
+          fixed(l.serverRss === undefined ? undefined : l.serverRss / MIB, 0),
           ratio(l.opsPerSecond.best, diod?.opsPerSecond.best),
         ];
       }),

@@ -9,22 +9,29 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
     expect(result.reads.map((r) => `${r.msize} ${r.server}`)).toEqual([
       '8192 diod',
       '8192 flow',
-      '8192 flow, syncReadMax 64KiB',
+      '8192 flow, syncReadMax 0',
       '65536 diod',
       '65536 flow',
-      '65536 flow, syncReadMax 64KiB',
+      '65536 flow, syncReadMax 0',
     ]);
     for (const r of result.reads) {
       // The warm-up read was hashed: same length, same SHA-256 as the file.
       expect(r.verified).toBe(true);
       expect(r.seconds).toHaveLength(1);
       expect(r.mibps.best).toBeGreaterThan(0);
+      // The server's RSS was sampled while it served (every server holds some memory).
+      expect(r.serverRss).toBeGreaterThan(0);
     }
     expect(result.loads.map((l) => `${l.mode} ${l.server}`)).toEqual(['getattr diod', 'getattr flow', 'read diod', 'read flow']);
-    for (const l of result.loads) expect(l.opsPerSecond.best).toBeGreaterThan(0);
+    for (const l of result.loads) {
+      expect(l.opsPerSecond.best).toBeGreaterThan(0);
+      expect(l.serverRss).toBeGreaterThan(0);
+    }
     for (const l of result.loads.filter((x) => x.mode === 'read')) expect(l.readMiBps).toBeGreaterThan(0);
     const text = formatNinepBench(result);
     expect(text).toContain('| -m 65536');
     expect(text).toContain('ours/diod');
+    expect(text).toContain('CPU s/GiB');
+    expect(text).toContain('RSS MiB');
   }, 90_000);
 });

@@ -262,6 +262,21 @@ test('flow 9p serve: connections that send nothing or a byte at a time do not lo
   expect(help.stdout.toString()).toMatch(/Limits: a client that connects must complete Tversion/);
 });
 
+test('flow 9p serve --sync-read-max 0 serves reads through the thread pool byte-exact; a bad value is a usage error', async () => {
+  const data = Buffer.alloc(200 * 1024 + 7, 'x');
+  writeFileSync(path.join(dir, 'pool.bin'), data);
+  const { uri } = await serveExport('--sync-read-max', '0');
+  const c = await client9p(uri, '');
+  if (typeof c === 'string') throw new Error(c);
+  const back = await c.readFile('/pool.bin');
+  expect(back.ok && Buffer.from(back.value).equals(data)).toBe(true);
+  const bad = await runFlow(['9p', 'serve', dir, '--sync-read-max', 'lots']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--sync-read-max must be a whole number/);
+  const help = await runFlow(['9p', 'serve', '--help']);
+  expect(help.stdout.toString()).toMatch(/--sync-read-max BYTES/);
+});
+
 test('flow 9p serve --memory bounds what a client can make it hold: a listing past it fails with ENOMEM', async () => {
   mkdirSync(path.join(dir, 'many'));
   for (let i = 0; i < 4500; i++) writeFileSync(path.join(dir, 'many', `${String(i).padStart(5, '0')}${'m'.repeat(200)}`), '');

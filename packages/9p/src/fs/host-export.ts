@@ -18,6 +18,7 @@ import {
   type SetAttr,
   type StatFs,
 } from './filesystem';
+import { SyncReadGuard } from './sync-read-guard';
 
 /** Options of {@link exportDirectory}. */
 export interface ExportOptions {
@@ -26,12 +27,14 @@ export interface ExportOptions {
   /**
    * Reads of regular files of at most this many bytes are served with a synchronous positional
    * read (pread) on the event loop instead of a round trip through Node's thread pool. From the
-   * page cache that is faster (no thread hand-off per request, which is what a client with one
-   * read in flight waits for), but while the read runs the event loop waits too: a read that
-   * misses the cache on a slow or network disk stalls every connection of the process. Use it
-   * when the exported files are local and mostly cached (or the server is dedicated to one
-   * client); e.g. 65536 covers every read at diod's default msize. Default 0: always the thread
-   * pool. Data is never cached or read ahead by the server either way.
+   * page cache that is several times cheaper (no thread hand-off per request, which is what a
+   * client with one read in flight waits for), but while the read runs the event loop waits too.
+   * So each one is timed, and one slower than a cache hit (the disk answered) sends reads back to
+   * the thread pool for a pause that doubles while it keeps happening (see SyncReadGuard): a slow
+   * disk stalls the other connections for one read per pause, not per request. A read that never
+   * returns (a hung network filesystem) would still stall the process: export such a tree with 0.
+   * Default 65536 (every read at diod's default msize); 0: always the thread pool. Data is never
+   * cached or read ahead by the server either way.
    */
   readonly syncReadMax?: number;
   /**
@@ -94,7 +97,7 @@ function safeName(name: string): boolean {
  */
 export function exportDirectory(root: string, options: ExportOptions = {}): Filesystem {
   if (typeof root !== 'string' || root === '') throw new TypeError('root must be a non-empty path');
-  const syncReadMax = options.syncReadMax ?? 0;
+  const syncReadMax = options.syncReadMax ?? DEFAULT_SYNC_READ_MAX;
   if (typeof syncReadMax !== 'number' || !(syncReadMax >= 0)) throw new RangeError('syncReadMax must be a number of bytes, 0 or more');
   const ids = options.ids ?? defaultIdPolicy();
   if (typeof ids === 'object') {
@@ -103,8 +106,11 @@ export function exportDirectory(root: string, options: ExportOptions = {}): File
   } else if (ids !== 'passthrough' && ids !== 'no-root') {
     throw new RangeError(`unknown id policy ${JSON.stringify(ids)}`);
   }
-  return new HostExport(path.resolve(root), options.readOnly ?? false, syncReadMax, ids);
+  return new HostExport(path.resolve(root), options.readOnly ?? false, new SyncReadGuard(syncReadMax), ids);
 }
+
+/** Reads served synchronously by default: every read at diod's default msize (65536). */
+const DEFAULT_SYNC_READ_MAX = 65536;
 
 function isId(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 0xffffffff;
@@ -120,7 +126,7 @@ class HostExport implements Filesystem {
   constructor(
     readonly given: string,
     readonly readOnly: boolean,
-    readonly syncReadMax: number,
+    readonly syncReads: SyncReadGuard,
     readonly ids: IdPolicy,
   ) {}
 
@@ -295,7 +301,7 @@ class HostNode implements FsNode {
     });
     if (!r.ok) return r;
     if (!r.value) return fail(fsError('EOPNOTSUPP', 'only regular files can be opened'));
-    return ok(new HostFile(r.value, this.x.syncReadMax));
+    return ok(new HostFile(r.value, this.x.syncReads));
   }
 
   async readdir(): Promise<FsResult<readonly DirEntry[]>> {
@@ -401,7 +407,7 @@ class HostNode implements FsNode {
       return { fh, st: await fh.stat({ bigint: true }) };
     });
     if (!r.ok) return r;
-    return ok({ node: this.x.node([...this.rel, name], r.value.st), file: new HostFile(r.value.fh, this.x.syncReadMax) });
+    return ok({ node: this.x.node([...this.rel, name], r.value.st), file: new HostFile(r.value.fh, this.x.syncReads) });
   }
 
   private async made(name: string, op: (p: string) => Promise<unknown>, mode?: number): Promise<FsResult<FsNode>> {
@@ -494,7 +500,7 @@ class HostFile implements OpenFile {
   private closed = false;
   constructor(
     private readonly fh: fsp.FileHandle,
-    private readonly syncReadMax: number,
+    private readonly syncReads: SyncReadGuard,
   ) {}
 
   async read(offset: number, count: number): Promise<FsResult<Uint8Array>> {
@@ -505,12 +511,15 @@ class HostFile implements OpenFile {
 
   readInto(offset: number, into: Uint8Array): FsResult<number> | Promise<FsResult<number>> {
     if (this.closed) return fail(fsError('EBADF'));
-    if (into.length <= this.syncReadMax) {
+    if (this.syncReads.allows(into.length)) {
       // pread on the event loop: no thread-pool round trip (see ExportOptions.syncReadMax).
+      const started = this.syncReads.start();
       try {
         return ok(nodeFs.readSync(this.fh.fd, into, 0, into.length, offset));
       } catch (e) {
         return fail(fromFsException(e));
+      } finally {
+        this.syncReads.done(started);
       }
     }
     // The callback form on the raw descriptor: one thread-pool hop with less promise machinery

@@ -316,6 +316,72 @@ function writeStat(w: Writer, s: Stat, dialect: Dialect, strs: Uint8Array[], siz
 
 const FIXED_SIZE: Record<'u8' | 'u16' | 'u32' | 'u64' | 'qid', number> = { u8: 1, u16: 2, u32: 4, u64: 8, qid: 13 };
 
+/** A message whose fields all have a fixed size and exist in every dialect it has: its size and fields. */
+interface FixedLayout {
+  readonly size: number;
+  readonly fields: readonly (readonly [name: string, kind: keyof typeof FIXED_SIZE])[];
+}
+
+/** Per message type: its fixed layout, or null when it has strings, data or dialect fields. */
+const FIXED_LAYOUTS = new Map<MessageType, FixedLayout | null>();
+
+function fixedLayout(type: MessageType): FixedLayout | null {
+  let layout = FIXED_LAYOUTS.get(type);
+  if (layout === undefined) {
+    const fields = SCHEMA[type].fields as readonly FieldSpec[];
+    const fixed = fields.every((f) => f[1] in FIXED_SIZE && f[2] !== 'ext');
+    layout = fixed
+      ? {
+          size: fields.reduce((n, f) => n + FIXED_SIZE[f[1] as keyof typeof FIXED_SIZE], HEADER_SIZE),
+          fields: fields.map((f) => [f[0], f[1] as keyof typeof FIXED_SIZE] as const),
+        }
+      : null;
+    FIXED_LAYOUTS.set(type, layout);
+  }
+  return layout;
+}
+
+/**
+ * The replies a busy server sends most (Rgetattr, Rclunk, Rwalk's fixed cousins) have no
+ * strings: their size is known from the table, so they are written in one pass.
+ */
+function encodeFixed(msg: Message, code: number, layout: FixedLayout): Uint8Array {
+  const values = msg as unknown as Record<string, unknown>;
+  const buf = Buffer.allocUnsafe(layout.size);
+  const view = new DataView(buf.buffer, buf.byteOffset, layout.size);
+  view.setUint32(0, layout.size, true);
+  buf[4] = code;
+  view.setUint16(5, msg.tag, true);
+  let at = HEADER_SIZE;
+  for (const [name, kind] of layout.fields) {
+    const v = values[name];
+    if (v === undefined) throw new TypeError(`${msg.type}.${name} is missing`);
+    switch (kind) {
+      case 'u8':
+        buf[at] = (v as number) & 0xff;
+        break;
+      case 'u16':
+        view.setUint16(at, v as number, true);
+        break;
+      case 'u32':
+        view.setUint32(at, (v as number) >>> 0, true);
+        break;
+      case 'u64':
+        view.setBigUint64(at, v as bigint, true); // ToBigUint64 wraps modulo 2^64
+        break;
+      case 'qid': {
+        const q = v as Qid;
+        buf[at] = q.type & 0xff;
+        view.setUint32(at + 1, q.version >>> 0, true);
+        view.setBigUint64(at + 5, q.path, true);
+        break;
+      }
+    }
+    at += FIXED_SIZE[kind];
+  }
+  return buf;
+}
+
 function extDefault(name: string): unknown {
   return name === 'nUname' ? 0xffffffff : name === 'errno' ? 0 : '';
 }
@@ -329,6 +395,8 @@ export function encode(msg: Message, dialect: Dialect): Uint8Array {
   const entry = SCHEMA[type];
   if (!entry) throw new TypeError(`unknown message type ${String(type)}`);
   if (!messageInDialect(type, dialect)) throw new TypeError(`${type} does not exist in ${dialect}`);
+  const fixed = fixedLayout(type);
+  if (fixed) return encodeFixed(msg, entry.code, fixed);
   const fields = (entry.fields as readonly FieldSpec[]).filter((f) => !(f[2] === 'ext' && dialect === '9P2000'));
   const values = msg as unknown as Record<string, unknown>;
   const strs: Uint8Array[] = [];

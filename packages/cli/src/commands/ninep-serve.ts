@@ -14,7 +14,7 @@ import { describeListenFailure } from '../listen-failure';
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
 const usage =
-  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--grace MS]';
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--sync-read-max BYTES] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
@@ -25,6 +25,7 @@ const options = {
   memory: { type: 'string' },
   ids: { type: 'string' },
   msize: { type: 'string' },
+  'sync-read-max': { type: 'string' },
   grace: { type: 'string' },
 } as const;
 
@@ -124,6 +125,10 @@ Options:
                         chown, chgrp and setuid/setgid bits are refused). Default: no-root when
                         run as root, passthrough otherwise
   --msize N             largest message size offered (default 65536)
+  --sync-read-max BYTES reads of up to BYTES are served by a synchronous pread on the event loop,
+                        not a thread-pool round trip (default 65536); a read slower than a cache
+                        hit pauses it for a while. 0: always the thread pool, for directories on
+                        network filesystems, where a read may hang
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
 Limits: a client that connects must complete Tversion within the handshake timeout. When
@@ -156,6 +161,7 @@ Examples:
     const idleTimeoutMs = wholeNumber(values['idle-timeout'], 'idle-timeout', '9p serve', { min: 0, example: '600000' }) ?? 0;
     const memoryMiB = wholeNumber(values.memory, 'memory', '9p serve', { min: 1, max: 1024 * 1024, example: '256' }) ?? 256;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
+    const syncReadMax = wholeNumber(values['sync-read-max'], 'sync-read-max', '9p serve', { min: 0, max: 16 * 1024 * 1024, example: '0' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const readOnly = values['read-only'] === true;
     const ids = idPolicy(values.ids);
@@ -170,7 +176,7 @@ Examples:
       return ExitCode.unavailable;
     }
     const listener = bound.value;
-    const fs = exportDirectory(dir, { readOnly, ids });
+    const fs = exportDirectory(dir, syncReadMax === undefined ? { readOnly, ids } : { readOnly, ids, syncReadMax });
     const pool = new ConnectionPool({ maxConnections: concurrency });
     const memory = new MemoryBudget({ bytes: memoryMiB * 1024 * 1024 });
 
