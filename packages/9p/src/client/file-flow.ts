@@ -45,6 +45,7 @@ export interface FileFlowOptions {
   readonly window?: number;
   /** Bytes read ahead for the reader before Treads stop. Default 256 KiB. */
   readonly highWaterMark?: number;
+  /** The flow's `label` in messages and stats. Default `9p <kind> <path>`. */
   readonly label?: string;
   /**
    * The flow owns the 9P connection: releasing the flow closes the client, aborting it aborts

@@ -32,21 +32,31 @@ export interface Connect9pOptions {
 
 /** What `Client9p.stat` says about a file, the same whatever the dialect. */
 export interface FileStat {
+  /** The file's name (the last element of its path; '/' for the root in some servers). */
   readonly name: string;
+  /** What it is, from its qid type and mode bits. */
   readonly type: 'file' | 'directory' | 'symlink' | 'other';
   /** Permission bits (0o7777). */
   readonly mode: number;
+  /** Length in bytes (0 for directories on most servers). */
   readonly size: number;
+  /** Last modification time, milliseconds since the Unix epoch. */
   readonly mtimeMs: number;
+  /** The owner's numeric id; undefined in plain 9P2000, which names owners only by string. */
   readonly uid: number | undefined;
+  /** The group's numeric id; undefined in plain 9P2000. */
   readonly gid: number | undefined;
+  /** The server's unique id of the file (type, version, path). */
   readonly qid: Qid;
 }
 
 /** One entry of `Client9p.readdir` ('.' and '..' left out). */
 export interface DirectoryEntry {
+  /** The entry's name within the directory. */
   readonly name: string;
+  /** What it is (from the entry's qid, or its stat in 9P2000 and .u). */
   readonly type: FileStat['type'];
+  /** The server's unique id of the entry. */
   readonly qid: Qid;
 }
 

@@ -12,9 +12,11 @@ export interface PoolMember {
 
 /** A connection's place in the pool; release it when the connection ends. */
 export interface PoolSlot {
+  /** Gives the slot back (once; later calls do nothing harmful). */
   release(): void;
 }
 
+/** How big a `ConnectionPool` is. */
 export interface ConnectionPoolOptions {
   /** Connections served at once. */
   readonly maxConnections: number;
@@ -29,6 +31,7 @@ export interface ConnectionPoolOptions {
  * for a newcomer; when every slot is held by one, the newcomer is refused.
  */
 export class ConnectionPool {
+  /** Connections served at once (from the options). */
   readonly maxConnections: number;
   private readonly members = new Set<PoolMember>();
   /** Connections cut to make room, since the pool was made. */

@@ -52,8 +52,11 @@ export interface FidEntry {
   readonly nUname: number | undefined;
 }
 
+/** An authentication conversation started by `AuthHook.start` (Tauth), read and written through its afid. */
 export interface AuthState {
+  /** The afid's file: the client reads and writes the conversation here. */
   readonly file: OpenFile;
+  /** Whether the conversation has succeeded, so that a Tattach naming this afid is let in. */
   authenticated(): boolean;
 }
 

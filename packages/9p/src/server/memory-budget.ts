@@ -10,6 +10,7 @@
  * constants where they are charged), not measurements of the heap.
  */
 export class MemoryBudget {
+  /** The whole budget in bytes, shared by every connection. */
   readonly bytes: number;
   private used = 0;
   private readonly accounts = new Set<MemoryAccount>();
@@ -58,6 +59,7 @@ export class MemoryAccount {
   private held = 0;
   private closed = false;
 
+  /** @param budget The server's budget this account draws on. */
   constructor(readonly budget: MemoryBudget) {}
 
   /** Bytes this connection holds. */
@@ -89,6 +91,7 @@ export class MemoryAccount {
     this.budget.add(n);
   }
 
+  /** Gives `n` bytes back (never more than the account holds). */
   release(n: number): void {
     if (this.closed) return;
     const k = Math.min(n, this.held);

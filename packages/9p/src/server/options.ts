@@ -25,6 +25,7 @@ export interface Serve9pOptions {
   readonly maxInFlight?: number;
   /** Dialects offered. Default all three. */
   readonly dialects?: readonly Dialect[];
+  /** Answers Tauth; without it the server needs no authentication (Tauth gets ENOENT, as diod's `-n`). */
   readonly auth?: AuthHook;
   /** Stops serving: the flow is aborted. */
   readonly signal?: AbortSignal;
@@ -59,13 +60,21 @@ export interface Serve9pOptions {
 export interface SessionSummary {
   /** `eof`: the client ended the stream; `error`: the flow failed or the client broke framing. */
   readonly outcome: 'eof' | 'error' | 'aborted';
+  /** Why the session ended, for `error` and `aborted`. */
   readonly error?: FlowError;
+  /** The dialect Tversion settled on; undefined when the client never completed it. */
   readonly dialect: Dialect | undefined;
+  /** The negotiated maximum message size in bytes (the server's cap until Tversion). */
   readonly msize: number;
+  /** Requests received, each answered or flushed. */
   readonly requests: number;
+  /** Requests answered with an error reply (Rerror or Rlerror). */
   readonly errors: number;
+  /** Tflush requests received. */
   readonly flushes: number;
+  /** Bytes of 9P frames read from the client. */
   readonly bytesRead: number;
+  /** Bytes of 9P frames written to the client. */
   readonly bytesWritten: number;
 }
 
