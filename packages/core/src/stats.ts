@@ -41,10 +41,10 @@ export class StatsRecorder {
   firstWriteAt: number | undefined;
   lastWriteAt: number | undefined;
 
-  recordRead(bytes: number): void {
+  recordRead(bytes: number, ops = 1): void {
     const t = now();
     this.bytesRead += bytes;
-    this.readOps += 1;
+    this.readOps += ops;
     this.firstReadAt ??= t;
     this.lastReadAt = t;
   }
