@@ -1,6 +1,6 @@
 import type { AcceleratedCopy, CopyAccelerator } from './accelerator';
 import type { CopyOutcome, CopyResult } from './copy';
-import { descriptorLenderOf, type LoanReport } from './descriptor-loan';
+import { descriptorLenderOf, SOURCE_ENDED, type LoanReport } from './descriptor-loan';
 import { abortedError, type FlowError, timeoutError } from './errors';
 import type { Flow } from './flow';
 import { now } from './stats';
@@ -9,7 +9,7 @@ import { StopReason } from './stop-reason';
 /** How an attempt at the fast path went: done, or declined (the copy goes on on the pure path). */
 export type FastAttempt =
   | { readonly kind: 'done'; readonly result: CopyResult }
-  | { readonly kind: 'declined'; readonly reason: string; readonly bytes: number; readonly ops: number };
+  | { readonly kind: 'declined'; readonly reason: string | undefined; readonly bytes: number; readonly ops: number };
 
 export interface FastCopySettings {
   readonly signal: AbortSignal | undefined;
@@ -38,7 +38,8 @@ export async function copyAccelerated(src: Flow, dst: Flow, accelerator: CopyAcc
   const startedAt = now();
   let bytes = 0;
   let ops = 0;
-  const declined = (reason: string): FastAttempt => ({ kind: 'declined', reason, bytes, ops });
+  /** Declined: the pure path goes on; `reason` undefined when there was nothing to accelerate. */
+  const declined = (reason: string | undefined): FastAttempt => ({ kind: 'declined', reason, bytes, ops });
   const missing = accelerator.unavailable();
   if (missing !== undefined) return declined(`${accelerator.name} is unavailable: ${missing}`);
   const srcLender = descriptorLenderOf(src);
@@ -46,7 +47,7 @@ export async function copyAccelerated(src: Flow, dst: Flow, accelerator: CopyAcc
   const dstLender = descriptorLenderOf(dst);
   if (!dstLender) return declined(`${dst.label} is not backed by a kernel descriptor it can lend`);
   const { signal: outer, idleTimeoutMs } = settings;
-  if (outer?.aborted) return declined('the copy was stopped before it started');
+  if (outer?.aborted) return declined(undefined);
 
   // A holder, since the flows set it from their abort (TypeScript cannot see closures assign it).
   const loans: { revoked?: Revocation; engine?: AcceleratedCopy } = {};
@@ -56,7 +57,11 @@ export async function copyAccelerated(src: Flow, dst: Flow, accelerator: CopyAcc
     loans.engine?.stop();
   };
   const lentRead = srcLender.lendRead(revoke('read'));
-  if (!lentRead.ok) return declined(`${src.label} cannot lend its descriptor: ${lentRead.error}`);
+  if (!lentRead.ok) {
+    // Everything is in the flow's buffer already: the pure path is the right tool, no fallback.
+    if (lentRead.error === SOURCE_ENDED) return declined(undefined);
+    return declined(`${src.label} cannot lend its descriptor: ${lentRead.error}`);
+  }
   const readLoan = lentRead.value;
 
   // Until the engine runs, the signal and the idle timeout bound the waits here.
@@ -139,6 +144,12 @@ export async function copyAccelerated(src: Flow, dst: Flow, accelerator: CopyAcc
   ops += Math.max(0, end.reads - (unwritten.length > 0 ? 1 : 0));
 
   if (end.outcome === 'eof') {
+    // A reset the transport noticed during the loan (its probe read the socket's error, so the
+    // engine then read a plain end): the source failed, and its end must not pass for clean.
+    if (src.readState === 'error') {
+      const failed = await src.read();
+      return result('error', failed.ok ? abortedError('the source failed during the copy') : failed.error, 'read');
+    }
     if (settings.propagateEof) {
       const s = await dst.shutdownWrite();
       if (!s.ok) return result('error', s.error, 'write');

@@ -92,7 +92,7 @@ export async function copyWith(src: Flow, dst: Flow, options: CopyOptions, hooks
           engineIdleTimeout: hooks === undefined,
         });
   if (attempt.kind === 'done') return attempt.result;
-  options.onFallback?.(attempt.reason);
+  if (attempt.reason !== undefined) options.onFallback?.(attempt.reason);
   return copyPure(src, dst, options, hooks, attempt);
 }
 

@@ -49,6 +49,13 @@ export interface LoanReport {
   readonly ended?: 'eof' | FlowError;
 }
 
+/**
+ * The refusal of a `lendRead` whose source has nothing left to read from its descriptor (the
+ * peer's end or error already arrived): the copy then simply runs on the pure path, which is no
+ * fallback worth reporting. Lenders return exactly this string in that case.
+ */
+export const SOURCE_ENDED = 'its peer has already ended';
+
 /** The flow's lender, if it is backed by a descriptor it can lend. */
 export function descriptorLenderOf(flow: Flow): DescriptorLender | undefined {
   return (flow as { [DESCRIPTOR_LENDER]?: DescriptorLender })[DESCRIPTOR_LENDER];

@@ -22,7 +22,7 @@ import { iterateFlow } from './adapters/iterate-flow';
 import { disposeFlow } from './dispose';
 import { boundShutdownWait, refusedByAbortedSignal } from './shutdown-wait';
 import { PEER_FAILURE, type WatchPeerFailure } from './peer-failure';
-import { DESCRIPTOR_LENDER, type DescriptorLender, type LoanReport, type ReadLoan, type WriteLoan } from './descriptor-loan';
+import { DESCRIPTOR_LENDER, SOURCE_ENDED, type DescriptorLender, type LoanReport, type ReadLoan, type WriteLoan } from './descriptor-loan';
 
 /**
  * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
@@ -626,7 +626,7 @@ class DriverFlow implements Flow, InboundPort {
     if (this.localError) return err('the flow is closed');
     if (this.readLent) return err('its descriptor is already lent for reading');
     if (this.readShut) return err('its read side is shut');
-    if (this.inbound !== 'open') return err('its peer has already ended');
+    if (this.inbound !== 'open') return err(SOURCE_ENDED);
     if (this.readWaiters.length > 0) return err('a read of it is in flight');
     const fd = lending.descriptor('read');
     if (typeof fd === 'string') return err(fd);
@@ -634,7 +634,7 @@ class DriverFlow implements Flow, InboundPort {
     if (this.inbound !== 'open' || this.localError) {
       // The end arrived with the last bytes: nothing to lend, the flow reads on as before.
       lending.startReading();
-      return err('its peer has already ended');
+      return err(SOURCE_ENDED);
     }
     // What was read and not delivered goes first; it counts as read, as a read() would.
     const readAhead = this.chunks.slice(this.head);
@@ -658,13 +658,10 @@ class DriverFlow implements Flow, InboundPort {
       this.revokers.delete(onRevoke);
       if (report.bytes > 0) this.recorder.recordRead(report.bytes, report.ops);
       if (this.localError) return;
-      if (report.ended instanceof FlowError) {
-        // The engine may have consumed the evidence (the socket's pending error): the flow
-        // must remember the failure itself, or the transport would later read a clean end.
-        this.fail(report.ended);
-        return;
-      }
-      if (report.ended === 'eof') this.end();
+      // The engine may have consumed the evidence (the socket's pending error): the flow must
+      // remember the failure itself, or the transport would later read a clean end.
+      if (report.ended instanceof FlowError) this.fail(report.ended);
+      else if (report.ended === 'eof') this.end();
       lending.startReading();
     };
     return ok({ fd, readAhead, giveBack });

@@ -44,7 +44,7 @@ export { copy } from './copy';
 export type { CopyOptions, CopyOutcome, CopyResult } from './copy';
 export { installCopyAccelerator, installedCopyAccelerator } from './accelerator';
 export type { AcceleratedCopy, AcceleratedCopyEnd, AcceleratedCopyOptions, CopyAccelerator } from './accelerator';
-export { DESCRIPTOR_LENDER, descriptorLenderOf } from './descriptor-loan';
+export { DESCRIPTOR_LENDER, descriptorLenderOf, SOURCE_ENDED } from './descriptor-loan';
 export type { DescriptorLender, LoanReport, ReadLoan, WriteLoan } from './descriptor-loan';
 export { proxy } from './proxy';
 export type { DirectionResult, ProxyErrorPolicy, ProxyOptions, ProxyResult } from './proxy';

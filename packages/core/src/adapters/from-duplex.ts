@@ -165,7 +165,7 @@ class DuplexDriver implements FlowDriver {
     lend: boolean,
   ) {
     this.lending = lend
-      ? socketLending(duplex as Socket, () => this.failure !== undefined || this.gone, () => this.stopWatching())
+      ? socketLending(duplex as Socket, () => this.failure !== undefined || this.gone, (on) => (on ? this.startWatching() : this.stopWatching()))
       : undefined;
     // Node ends the write side when the read side ends unless this is set (net.Socket's default
     // is false); the flow contract keeps the two halves independent.
@@ -345,6 +345,11 @@ class DuplexDriver implements FlowDriver {
 
   pause(): void {
     this.duplex.pause();
+    this.startWatching();
+  }
+
+  /** Asks a TCP socket that nobody reads for a pending reset, until `stopWatching`. */
+  private startWatching(): void {
     if (this.liveness.probeWhilePaused && !this.gone && !this.unwatch) this.unwatch = watchWhilePaused(this.duplex as Socket);
   }
 

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { DescriptorLending } from '../driver-flow';
+import { SOURCE_ENDED } from '../descriptor-loan';
 
 /** What a net.Socket has inside: libuv's stream handle (TCPWrap or PipeWrap). Not a public API. */
 interface StreamHandle {
@@ -27,10 +28,12 @@ function handleOf(socket: Socket): StreamHandle | null | undefined {
  * `resume()` would not: Node's stream still waits for the read it asked for before the loan).
  * Every internal is checked first; where one is missing the socket does not lend.
  *
- * `failed()` says whether the flow's driver saw the socket fail; `stopWatching()` ends the
- * paused-socket probe, which must not write while an engine writes.
+ * `failed()` says whether the flow's driver saw the socket fail; `watch(true)` keeps asking the
+ * socket for a pending reset while it is lent for reading (the engine may be waiting on its
+ * destination and not look at this socket for a long time: a peer that resets must still be
+ * noticed at once, as when the flow is paused), `watch(false)` stops.
  */
-export function socketLending(socket: Socket, failed: () => boolean, stopWatching: () => void): DescriptorLending {
+export function socketLending(socket: Socket, failed: () => boolean, watch: (on: boolean) => void): DescriptorLending {
   return {
     descriptor(role) {
       const handle = handleOf(socket);
@@ -41,7 +44,7 @@ export function socketLending(socket: Socket, failed: () => boolean, stopWatchin
       }
       if (failed()) return 'the socket failed';
       const state = (socket as unknown as { _readableState?: { ended?: boolean } })._readableState;
-      if (role === 'read' && (socket.readableEnded || state?.ended === true)) return 'the socket has already ended';
+      if (role === 'read' && (socket.readableEnded || state?.ended === true)) return SOURCE_ENDED;
       if (role === 'write' && socket.writableEnded) return 'the socket is shut for writing';
       return handle.fd;
     },
@@ -55,9 +58,10 @@ export function socketLending(socket: Socket, failed: () => boolean, stopWatchin
       // read() may have restarted reading to refill Node's buffer: stop it last.
       handle.readStop?.();
       handle.reading = false;
-      stopWatching();
+      watch(true);
     },
     startReading() {
+      watch(false);
       const handle = handleOf(socket);
       if (socket.destroyed || !handle || typeof handle.readStart !== 'function') return;
       handle.reading = true;
