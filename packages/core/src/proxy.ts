@@ -130,6 +130,12 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
     return () => {
       engines.delete(engine);
       lastActivity = engineActivity();
+      if (engines.size === 0 && idle) {
+        // No engine left to poll: an engine that just ended was activity; a plain timer again.
+        clearTimeout(idle);
+        quietChecks = 0;
+        idle = setTimeout(onIdleTimer, idleTimeoutMs);
+      }
     };
   };
 
