@@ -12,6 +12,8 @@ export interface FlowProxyOptions {
   readonly nodeArgs?: readonly string[];
   /** How long `flow` may take to say it listens. Default 30 s (Node starts slowly under user-mode Linux). */
   readonly readyTimeoutMs?: number;
+  /** Options for `flow proxy` after the two URIs, e.g. `--no-fast-copy`. */
+  readonly flowArgs?: readonly string[];
 }
 
 const LISTENING = /flow proxy: listening on tcp:\/\/127\.0\.0\.1:([0-9]+)/;
@@ -24,7 +26,7 @@ const LISTENING = /flow proxy: listening on tcp:\/\/127\.0\.0\.1:([0-9]+)/;
  * written then); SIGKILL after 15 s.
  */
 export function startFlowProxy(listenUri: string, targetUri: string, options: FlowProxyOptions = {}): Promise<PeerProcess> {
-  const cp = spawn(process.execPath, [...(options.nodeArgs ?? []), flowExecutable(), 'proxy', listenUri, targetUri], {
+  const cp = spawn(process.execPath, [...(options.nodeArgs ?? []), flowExecutable(), 'proxy', listenUri, targetUri, ...(options.flowArgs ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

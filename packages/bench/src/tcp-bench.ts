@@ -31,7 +31,7 @@ export interface TcpBenchOptions {
   readonly profileDir?: string;
 }
 
-export type TcpPathName = 'direct loopback' | 'flow command' | 'flow proxy' | 'naive node proxy' | 'socat' | 'haproxy' | 'haproxy splice';
+export type TcpPathName = 'direct loopback' | 'flow command' | 'flow command --no-fast-copy' | 'flow proxy' | 'naive node proxy' | 'socat' | 'haproxy' | 'haproxy splice';
 
 export interface TcpRow {
   readonly name: TcpPathName;
@@ -81,11 +81,22 @@ async function startPaths(targetPort: number, options: TcpBenchOptions, paths: P
   const command = await startFlowProxy('tcp://127.0.0.1:0', `tcp://127.0.0.1:${targetPort}`, { nodeArgs: profile });
   paths.push({
     name: 'flow command',
-    note: `flow proxy tcp://127.0.0.1:0 tcp://127.0.0.1:${targetPort} (defaults)`,
+    note: `flow proxy tcp://127.0.0.1:0 tcp://127.0.0.1:${targetPort} (defaults: the native copy engine of @flow/fast-copy)`,
     port: command.port,
     pid: command.process.pid,
     withChildren: false,
     stop: () => command.stop(),
+  });
+  // The same command on its pure TypeScript path, where the native engine cannot be used.
+  const pureProfile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=flow-command-pure.cpuprofile'] : [];
+  const pure = await startFlowProxy('tcp://127.0.0.1:0', `tcp://127.0.0.1:${targetPort}`, { nodeArgs: pureProfile, flowArgs: ['--no-fast-copy'] });
+  paths.push({
+    name: 'flow command --no-fast-copy',
+    note: `flow proxy tcp://127.0.0.1:0 tcp://127.0.0.1:${targetPort} --no-fast-copy (the pure TypeScript path)`,
+    port: pure.port,
+    pid: pure.process.pid,
+    withChildren: false,
+    stop: () => pure.stop(),
   });
   for (const [name, kind] of [
     ['flow proxy', 'flow'],

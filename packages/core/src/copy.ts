@@ -2,6 +2,11 @@ import { abortedError, FlowError, timeoutError } from './errors';
 import { EOF, type Flow, type WriteResult } from './flow';
 import { now } from './stats';
 import { isPromise, syncIoOf, type SyncIo } from './sync-io';
+import { installedCopyAccelerator, type AcceleratedCopy, type CopyAccelerator } from './accelerator';
+import { copyAccelerated } from './accelerated-copy';
+import { StopReason } from './stop-reason';
+
+export { StopReason } from './stop-reason';
 
 /**
  * How a copy ended: `eof` (the source ended and everything read was written), `error` (a read
@@ -31,6 +36,13 @@ export interface CopyResult {
    * silently; a caller can write them elsewhere or retry.
    */
   readonly unwritten?: Uint8Array;
+  /**
+   * `fast`: the bytes moved in a copy accelerator between the flows' descriptors; `pure`: through
+   * the flows' reads and writes.
+   */
+  readonly path: 'fast' | 'pure';
+  /** Why an accelerator that was there was not used (one line); absent when none was tried. */
+  readonly fallbackReason?: string;
 }
 
 /** Options of {@link copy}. */
@@ -43,11 +55,22 @@ export interface CopyOptions {
   readonly propagateEof?: boolean;
   /** Called after every chunk that was written, with the running byte count. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * The accelerator to use when both flows can lend their descriptor; `null` keeps to the pure
+   * path. Default: the one `installCopyAccelerator` installed, if any. An `onProgress` callback
+   * keeps the copy on the pure path (the engine reports only at the end).
+   */
+  readonly accelerator?: CopyAccelerator | null;
+  /** Called as soon as an accelerator was declined, with the one-line reason (also in `fallbackReason`). */
+  readonly onFallback?: (reason: string) => void;
 }
 
-/** Internal: an abort reason that says why the copy was stopped. */
-export class StopReason {
-  constructor(readonly outcome: 'aborted' | 'timeout', readonly error: FlowError) {}
+/** Internal: what `proxy` adds to each of its copies. */
+export interface CopyHooks {
+  /** Per chunk on the pure path (proxy's idle timer). */
+  readonly pureProgress?: () => void;
+  /** The engine on the fast path, whose activity proxy's idle timer watches; returns an unwatch. */
+  readonly watch?: (engine: AcceleratedCopy) => () => void;
 }
 
 /**
@@ -55,13 +78,45 @@ export class StopReason {
  * carries the statistics even on failure, and EOF is passed on as `dst.shutdownWrite()` unless
  * `propagateEof` is false.
  */
-export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Promise<CopyResult> {
-  const { signal: outer, idleTimeoutMs, onProgress } = options;
+export function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Promise<CopyResult> {
+  return copyWith(src, dst, options, undefined);
+}
+
+/** Internal: `copy` with proxy's hooks. */
+export async function copyWith(src: Flow, dst: Flow, options: CopyOptions, hooks: CopyHooks | undefined): Promise<CopyResult> {
+  const { idleTimeoutMs } = options;
   // Checked before anything is set up, so that a bad argument leaves no listener or timer behind.
   if (idleTimeoutMs !== undefined && !(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be positive');
+  const accelerator = options.accelerator === null ? undefined : (options.accelerator ?? installedCopyAccelerator());
+  if (!accelerator) return copyPure(src, dst, options, hooks, { bytes: 0, ops: 0 });
+  const attempt =
+    options.onProgress !== undefined
+      ? ({ kind: 'declined', reason: 'onProgress wants a call per chunk', bytes: 0, ops: 0 } as const)
+      : await copyAccelerated(src, dst, accelerator, {
+          signal: options.signal,
+          idleTimeoutMs,
+          propagateEof: options.propagateEof ?? true,
+          watch: hooks?.watch,
+          engineIdleTimeout: hooks === undefined,
+        });
+  if (attempt.kind === 'done') return attempt.result;
+  if (attempt.reason !== undefined) options.onFallback?.(attempt.reason);
+  return copyPure(src, dst, options, hooks, attempt);
+}
+
+/** Where the pure path starts: bytes the fast path moved before it declined, and why it did. */
+interface PureStart {
+  readonly bytes: number;
+  readonly ops: number;
+  readonly reason?: string;
+}
+
+async function copyPure(src: Flow, dst: Flow, options: CopyOptions, hooks: CopyHooks | undefined, from: PureStart): Promise<CopyResult> {
+  const { signal: outer, idleTimeoutMs } = options;
+  const onProgress = options.onProgress ?? hooks?.pureProgress;
   const startedAt = now();
-  let bytes = 0;
-  let ops = 0;
+  let bytes = from.bytes;
+  let ops = from.ops;
   // Without a signal or an idle timeout there is nothing to cancel: no controller, and no
   // per-operation abort listener on the hot path.
   const cancellable = outer !== undefined || idleTimeoutMs !== undefined;
@@ -82,7 +137,10 @@ export async function copy(src: Flow, dst: Flow, options: CopyOptions = {}): Pro
   const finish = (outcome: CopyOutcome, error?: FlowError, failedSide?: 'read' | 'write'): CopyResult => {
     if (idle) clearTimeout(idle);
     outer?.removeEventListener('abort', onOuterAbort);
-    const result: CopyResult = { outcome, bytes, ops, startedAt, endedAt: now() };
+    const result: CopyResult =
+      from.reason === undefined
+        ? { outcome, bytes, ops, startedAt, endedAt: now(), path: 'pure' }
+        : { outcome, bytes, ops, startedAt, endedAt: now(), path: 'pure', fallbackReason: from.reason };
     if (!error) return result;
     return unwritten ? { ...result, error, failedSide, unwritten } : { ...result, error, failedSide };
   };

@@ -22,6 +22,7 @@ import { iterateFlow } from './adapters/iterate-flow';
 import { disposeFlow } from './dispose';
 import { boundShutdownWait, refusedByAbortedSignal } from './shutdown-wait';
 import { PEER_FAILURE, type WatchPeerFailure } from './peer-failure';
+import { DESCRIPTOR_LENDER, SOURCE_ENDED, type DescriptorLender, type LoanReport, type ReadLoan, type WriteLoan } from './descriptor-loan';
 
 /**
  * The inbound side a driver feeds: bytes that arrived from the peer, the peer's end of stream,
@@ -68,6 +69,23 @@ export interface FlowDriver {
   abort(reason: FlowError): void;
   /** The close handshake finished: release resources. */
   release(): void;
+  /** Set by a transport backed by a kernel descriptor it can lend to a copy engine. */
+  readonly lending?: DescriptorLending;
+}
+
+/**
+ * The transport's part of lending its descriptor (see `DescriptorLender`); the flow does the rest
+ * (its read-ahead, the order of writes, statistics, recording how the loan ended).
+ */
+export interface DescriptorLending {
+  /** The descriptor, or in a few words why it cannot be lent now. */
+  descriptor(role: 'read' | 'write'): number | string;
+  /** Stop reading the descriptor; bytes the transport had read are pushed into the port before it returns. */
+  stopReading(): void;
+  /** Read the descriptor again after a read loan. */
+  startReading(): void;
+  /** Resolves true once every byte written reached the kernel; false if the transport failed or `signal` aborted. */
+  flushed(signal: AbortSignal | undefined): Promise<boolean>;
 }
 
 /** Options of {@link createFlow}. */
@@ -109,6 +127,15 @@ class DriverFlow implements Flow, InboundPort {
     writeNow: (chunk, signal) => this.enqueueWrite([chunk], chunk.length, signal, true),
   };
   readonly [PEER_FAILURE]: WatchPeerFailure = (listener) => this.watchPeerFailure(listener);
+  /** The lender, when the driver can lend its descriptor. */
+  get [DESCRIPTOR_LENDER](): DescriptorLender | undefined {
+    const lending = this.driver.lending;
+    if (!lending) return undefined;
+    return (this.lender ??= {
+      lendRead: (onRevoke) => this.lendRead(lending, onRevoke),
+      lendWrite: (onRevoke, signal) => this.lendWrite(lending, onRevoke, signal),
+    });
+  }
   readonly capabilities: FlowCapabilities;
   readonly label: string;
   readonly highWaterMark: number;
@@ -142,6 +169,13 @@ class DriverFlow implements Flow, InboundPort {
   /** Writes queued or running; when 0 a new write starts at once instead of chaining. */
   private pendingWrites = 0;
   private readonly released: Deferred<FlowError | undefined> = deferred();
+
+  // Descriptor loans: at most one for reading and one for writing.
+  private lender: DescriptorLender | undefined;
+  private readLent = false;
+  private writeLent = false;
+  /** The borrowers' stop hooks, called synchronously by `abort()` before the transport lets go. */
+  private readonly revokers = new Set<(error: FlowError) => void>();
 
   constructor(setup: (port: InboundPort) => FlowDriver, options: CreateFlowOptions) {
     this.capabilities = options.capabilities;
@@ -576,6 +610,10 @@ class DriverFlow implements Flow, InboundPort {
     this.chunks = [];
     this.head = 0;
     this.bufferedBytes = 0;
+    // A copy engine still using the descriptor stops before the transport closes it: otherwise
+    // its duplicates would keep the connection open (no RST) until the engine noticed.
+    for (const revoke of [...this.revokers]) revoke(error);
+    this.revokers.clear();
     for (const settle of [...this.abortWaiters]) settle(err(error));
     this.peerDone.resolve();
     this.wakeReaders();
@@ -585,6 +623,105 @@ class DriverFlow implements Flow, InboundPort {
       // abort() is safe to call at any time: a throwing driver must not make it throw.
     }
     this.released.resolve(error);
+  }
+
+  // ---- Lending the descriptor ----
+
+  private lendRead(lending: DescriptorLending, onRevoke: (error: FlowError) => void): Result<ReadLoan, string> {
+    if (this.localError) return err('the flow is closed');
+    if (this.readLent) return err('its descriptor is already lent for reading');
+    if (this.readShut) return err('its read side is shut');
+    if (this.inbound !== 'open') return err(SOURCE_ENDED);
+    if (this.readWaiters.length > 0) return err('a read of it is in flight');
+    const fd = lending.descriptor('read');
+    if (typeof fd === 'string') return err(fd);
+    lending.stopReading();
+    if (this.inbound !== 'open' || this.localError) {
+      // The end arrived with the last bytes: nothing to lend, the flow reads on as before.
+      lending.startReading();
+      return err(SOURCE_ENDED);
+    }
+    // What was read and not delivered goes first; it counts as read, as a read() would.
+    const readAhead = this.chunks.slice(this.head);
+    const taken = this.bufferedBytes;
+    this.chunks = [];
+    this.head = 0;
+    this.bufferedBytes = 0;
+    if (taken > 0) {
+      this.recorder.recordRead(taken, readAhead.length);
+      this.driver.consumed?.(taken);
+    }
+    // The transport stopped reading whether or not the flow had paused it.
+    this.paused = false;
+    this.readLent = true;
+    this.revokers.add(onRevoke);
+    let lent = true;
+    const giveBack = (report: LoanReport): void => {
+      if (!lent) return;
+      lent = false;
+      this.readLent = false;
+      this.revokers.delete(onRevoke);
+      if (report.bytes > 0) this.recorder.recordRead(report.bytes, report.ops);
+      if (this.localError) return;
+      // The engine may have consumed the evidence (the socket's pending error): the flow must
+      // remember the failure itself, or the transport would later read a clean end.
+      if (report.ended instanceof FlowError) this.fail(report.ended);
+      else if (report.ended === 'eof') this.end();
+      lending.startReading();
+    };
+    return ok({ fd, readAhead, giveBack });
+  }
+
+  private async lendWrite(
+    lending: DescriptorLending,
+    onRevoke: (error: FlowError) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<WriteLoan, string>> {
+    if (this.localError) return err('the flow is closed');
+    if (this.writeLent) return err('its descriptor is already lent for writing');
+    if (this.shutdownPromise || this.writeFailure) return err('its write side is shut');
+    const fd = lending.descriptor('write');
+    if (typeof fd === 'string') return err(fd);
+    // The loan takes its place in the order of writes: writes and shutdowns made meanwhile wait.
+    this.writeLent = true;
+    this.pendingWrites += 1;
+    const before = this.writeChain;
+    const loanEnded = deferred<void>();
+    this.writeChain = loanEnded.promise;
+    this.revokers.add(onRevoke);
+    let lent = true;
+    const end = (): void => {
+      if (!lent) return;
+      lent = false;
+      this.writeLent = false;
+      this.revokers.delete(onRevoke);
+      this.pendingWrites -= 1;
+      loanEnded.resolve();
+    };
+    await before;
+    // The engine's bytes must not overtake bytes still queued in the transport.
+    const flushed = this.localError || this.writeFailure ? false : await lending.flushed(signal);
+    if (!flushed || this.localError || this.writeFailure) {
+      end();
+      return err(signal?.aborted ? 'the copy was stopped while its writes were flushing' : 'its write side failed');
+    }
+    const giveBack = (report: LoanReport): void => {
+      if (!lent) return;
+      if (report.bytes > 0) {
+        this.recorder.recordWrite(report.bytes, report.ops);
+        this.recorder.recordFlushed(report.bytes);
+      }
+      const failure = report.ended;
+      if (failure instanceof FlowError && !this.localError) {
+        this.writeFailure ??= failure;
+        this.writeStatus = 'error';
+        // A reset peer: the engine read the socket's error, so the transport would read a
+        // clean end; the inbound side fails with it instead.
+        if (failure.kind === 'reset') this.fail(failure);
+      }
+      end();
+    };
+    return ok({ fd, giveBack });
   }
 
   // ---- Language protocols ----

@@ -18,6 +18,7 @@ import { SYNC_IO, syncIoOf, type SyncIo } from './sync-io';
 import { iterateFlow } from './adapters/iterate-flow';
 import { disposeFlow } from './dispose';
 import { PEER_FAILURE, peerFailureWatchOf, type WatchPeerFailure } from './peer-failure';
+import { DESCRIPTOR_LENDER, descriptorLenderOf, type DescriptorLender } from './descriptor-loan';
 
 /**
  * A flow that hands every operation to `inner`: the base for layers that add a few methods or
@@ -46,6 +47,17 @@ export class FlowWrapper implements Flow {
    */
   get [PEER_FAILURE](): WatchPeerFailure | undefined {
     return peerFailureWatchOf(this.inner);
+  }
+
+  /**
+   * The inner flow's descriptor lender, as long as this layer reads and writes by plain
+   * delegation: a copy engine would bypass a layer that changes the bytes or counts them.
+   * @hidden
+   */
+  get [DESCRIPTOR_LENDER](): DescriptorLender | undefined {
+    const plain = FlowWrapper.prototype;
+    if (this.read !== plain.read || this.write !== plain.write || this.writev !== plain.writev) return undefined;
+    return descriptorLenderOf(this.inner);
   }
 
   read(options?: ReadOptions): Promise<ReadResult> {

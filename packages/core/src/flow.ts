@@ -63,6 +63,11 @@ export interface FlowCapabilities {
   readonly halfCloseRead: 'native' | 'emulated' | 'none';
   /** `rst`: the peer learns of the abort as a reset; `close`: it sees an ordinary end of stream. */
   readonly abort: 'rst' | 'close';
+  /**
+   * The flow is backed by a kernel descriptor it can lend to a copy accelerator
+   * (`descriptorLenderOf(flow)` gives the lender), so that `copy`/`proxy` can run on one.
+   */
+  readonly lendsDescriptor?: boolean;
   /** Free-form notes on anything else the transport cannot do, for humans. */
   readonly notes?: readonly string[];
 }

@@ -1,4 +1,5 @@
-import { copy, StopReason, type CopyResult } from './copy';
+import { copyWith, StopReason, type CopyResult } from './copy';
+import type { AcceleratedCopy, CopyAccelerator } from './accelerator';
 import { abortedError, timeoutError } from './errors';
 import type { Flow } from './flow';
 import type { FlowError } from './errors';
@@ -42,6 +43,13 @@ export interface ProxyOptions {
   readonly release?: boolean;
   /** Bound on the final close of each flow. Default 5000 ms. */
   readonly closeTimeoutMs?: number;
+  /**
+   * The accelerator each direction uses when both flows can lend their descriptor; `null` keeps
+   * to the pure path. Default: the one `installCopyAccelerator` installed, if any.
+   */
+  readonly accelerator?: CopyAccelerator | null;
+  /** Called as soon as a direction could not use the accelerator, with the one-line reason. */
+  readonly onFallback?: (reason: string, direction: 'aToB' | 'bToA') => void;
 }
 
 /**
@@ -88,15 +96,63 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
   let idle: NodeJS.Timeout | undefined;
-  if (idleTimeoutMs !== undefined) {
-    idle = setTimeout(() => stopBoth(new StopReason('timeout', timeoutError('proxy (idle)', idleTimeoutMs))), idleTimeoutMs);
-  }
+  // Engines report nothing per chunk: while one runs, the timer looks at their activity counts
+  // every quarter of the timeout, so it fires between 1 and 1.25 timeouts after the last byte.
+  const engines = new Set<AcceleratedCopy>();
+  let quietChecks = 0;
+  let lastActivity = 0;
+  const engineActivity = (): number => {
+    let sum = 0;
+    for (const engine of engines) sum += engine.activity();
+    return sum;
+  };
+  const onIdleTimer = (): void => {
+    if (engines.size > 0) {
+      const seen = engineActivity();
+      if (seen !== lastActivity) quietChecks = 0;
+      else quietChecks += 1;
+      lastActivity = seen;
+      if (quietChecks < 4) {
+        idle = setTimeout(onIdleTimer, Math.max(1, Math.floor((idleTimeoutMs ?? 0) / 4)));
+        return;
+      }
+    }
+    stopBoth(new StopReason('timeout', timeoutError('proxy (idle)', idleTimeoutMs ?? 0)));
+  };
+  if (idleTimeoutMs !== undefined) idle = setTimeout(onIdleTimer, idleTimeoutMs);
   const activity = (): void => {
+    quietChecks = 0;
     idle?.refresh();
   };
+  const watch = (engine: AcceleratedCopy): (() => void) => {
+    engines.add(engine);
+    if (idleTimeoutMs !== undefined && idle && engines.size === 1) {
+      // From now on the timer polls the engines.
+      clearTimeout(idle);
+      quietChecks = 0;
+      lastActivity = engineActivity();
+      idle = setTimeout(onIdleTimer, Math.max(1, Math.floor(idleTimeoutMs / 4)));
+    }
+    return () => {
+      engines.delete(engine);
+      lastActivity = engineActivity();
+      if (engines.size === 0 && idle) {
+        // No engine left to poll: an engine that just ended was activity; a plain timer again.
+        clearTimeout(idle);
+        quietChecks = 0;
+        idle = setTimeout(onIdleTimer, idleTimeoutMs);
+      }
+    };
+  };
 
-  const direction = async (src: Flow, dst: Flow): Promise<DirectionResult> => {
-    const r = await copy(src, dst, { onProgress: activity });
+  const direction = async (src: Flow, dst: Flow, name: 'aToB' | 'bToA'): Promise<DirectionResult> => {
+    const onFallback = options.onFallback;
+    const r = await copyWith(
+      src,
+      dst,
+      { accelerator: options.accelerator, onFallback: onFallback && ((reason) => onFallback(reason, name)) },
+      { pureProgress: activity, watch },
+    );
     // A direction cut short by the stop reports why it was stopped, not the abort it saw: the
     // peer's reset for the direction that reads from it.
     if (peerFailure?.src === src && r.outcome !== 'eof') return { ...r, outcome: 'error', error: peerFailure.error, failedSide: 'read' };
@@ -111,7 +167,7 @@ export async function proxy(a: Flow, b: Flow, options: ProxyOptions = {}): Promi
     return r;
   };
 
-  const [aToB, bToA] = await Promise.all([direction(a, b), direction(b, a)]);
+  const [aToB, bToA] = await Promise.all([direction(a, b, 'aToB'), direction(b, a, 'bToA')]);
   for (const cancel of unwatch) cancel();
   if (idle) clearTimeout(idle);
   outer?.removeEventListener('abort', onOuterAbort);

@@ -58,11 +58,11 @@ export class StatsRecorder {
   /** See {@link FlowStats.lastWriteAt}. */
   lastWriteAt: number | undefined;
 
-  /** Counts one read that returned `bytes` bytes, and stamps the read times. */
-  recordRead(bytes: number): void {
+  /** Counts `ops` reads (default one) that returned `bytes` bytes in all, and stamps the read times. */
+  recordRead(bytes: number, ops = 1): void {
     const t = now();
     this.bytesRead += bytes;
-    this.readOps += 1;
+    this.readOps += ops;
     this.firstReadAt ??= t;
     this.lastReadAt = t;
   }

@@ -583,8 +583,31 @@ static napi_value fast_copy_stop(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * activity(handle): reads + writes so far, a count that grows whenever bytes moved (an idle timer
+ * spanning several copies polls it); -1 once the copy has ended.
+ */
+static napi_value fast_copy_activity(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  void* data = NULL;
+  NAPI_OR_NULL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL) {
+    napi_value ignored;
+    bool pending_exception;
+    napi_is_exception_pending(env, &pending_exception);
+    if (pending_exception) napi_get_and_clear_last_exception(env, &ignored);
+    napi_throw_type_error(env, NULL, "handle must come from start");
+    return NULL;
+  }
+  copy_t* c = data;
+  return number(env, c->state == RUNNING ? c->reads + c->writes : -1);
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  NAPI_OR_NULL(napi_create_function(env, "activity", NAPI_AUTO_LENGTH, fast_copy_activity, NULL, &fn));
+  NAPI_OR_NULL(napi_set_named_property(env, exports, "activity", fn));
   NAPI_OR_NULL(napi_create_function(env, "start", NAPI_AUTO_LENGTH, fast_copy_start, NULL, &fn));
   NAPI_OR_NULL(napi_set_named_property(env, exports, "start", fn));
   NAPI_OR_NULL(napi_create_function(env, "stop", NAPI_AUTO_LENGTH, fast_copy_stop, NULL, &fn));

@@ -5,3 +5,5 @@ export type { LentSocket } from './lend-socket';
 export { loadFastCopyBinding, fastCopyBindingLocation } from './native/load';
 export { locateFastCopyAddon } from './native/locate';
 export type { AddonLocation, AddonOrigin } from './native/locate';
+export { createFastCopyAccelerator, fastCopyAccelerator } from './accelerator';
+export type { FastCopyAcceleratorOptions } from './accelerator';

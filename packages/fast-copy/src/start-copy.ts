@@ -57,6 +57,11 @@ export interface FastCopy {
   stop(): FastCopyResult | undefined;
   /** Settles with the result, once, never rejects. */
   readonly done: Promise<FastCopyResult>;
+  /**
+   * reads + writes so far: a count that grows whenever bytes moved, for an idle timer that spans
+   * several copies; -1 once the copy has ended.
+   */
+  activity(): number;
 }
 
 /**
@@ -118,7 +123,7 @@ export function startCopy(
   }
   if (signal?.aborted) stop();
   else signal?.addEventListener('abort', onAbort, { once: true });
-  return ok({ stop, done });
+  return ok({ stop, done, activity: () => binding.activity(handle) });
 }
 
 function checkFd(fd: number, name: string): void {

@@ -51,7 +51,7 @@ test('a file that is not the engine is refused with unsupported', () => {
     writeFileSync(path, 'module.exports = { start() {} };');
     const loaded = loadBindingAt({ path, origin: 'build' });
     expect(!loaded.ok && loaded.error).toMatchObject({ kind: 'unsupported' });
-    expect(!loaded.ok && loaded.error.message).toContain('is not the copy engine (no stop)');
+    expect(!loaded.ok && loaded.error.message).toContain('is not the copy engine (no stop, activity)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -55,6 +55,7 @@ export function socketCapabilities(unix: boolean, keepalive: KeepaliveApplied | 
     halfCloseWrite: 'native',
     halfCloseRead: 'emulated',
     abort: unix ? 'close' : 'rst',
+    lendsDescriptor: true,
     notes: Object.freeze(notes),
   });
 }
@@ -85,6 +86,8 @@ class SocketFlow extends FlowWrapper implements TcpFlow {
         mapError,
         // A reset must never read as a clean end, nor go unseen while the flow is paused.
         detectReset: true,
+        // copy/proxy may run on an installed copy accelerator (@flow/fast-copy's).
+        lendDescriptor: true,
       }),
     );
     this.socket = socket;

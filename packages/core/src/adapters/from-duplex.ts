@@ -7,6 +7,8 @@ import { err, OK } from '../result';
 import { StatsRecorder } from '../stats';
 import { copyBytes } from '../bytes';
 import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused } from './socket-liveness';
+import { socketLending } from './socket-lending';
+import type { DescriptorLending } from '../driver-flow';
 
 /** Options of {@link fromDuplex}. */
 export interface FromDuplexOptions {
@@ -32,6 +34,11 @@ export interface FromDuplexOptions {
    * `socket-liveness.ts` for what this can and cannot see. Default false.
    */
   readonly detectReset?: boolean;
+  /**
+   * For a `net.Socket`: lend its descriptor to a copy engine, so that `copy` and `proxy` can run
+   * on an installed `CopyAccelerator` (see `installCopyAccelerator`). Default false.
+   */
+  readonly lendDescriptor?: boolean;
 }
 
 const SOCKET_CAPABILITIES: FlowCapabilities = Object.freeze({
@@ -92,7 +99,8 @@ export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flo
     confirmEnd: isSocket && options.detectReset === true,
     probeWhilePaused: tcp && options.detectReset === true,
   };
-  return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder, liveness), {
+  const lend = isSocket && options.lendDescriptor === true;
+  return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder, liveness, lend), {
     capabilities,
     label: options.label ?? (isSocket ? socketLabel(duplex as Socket) : 'duplex'),
     highWaterMark: options.highWaterMark,
@@ -147,6 +155,7 @@ class DuplexDriver implements FlowDriver {
   private gone = false;
   private waiters = new Set<Waiter>();
   private unwatch: (() => void) | undefined;
+  readonly lending: DescriptorLending | undefined;
 
   constructor(
     private readonly duplex: Duplex,
@@ -155,7 +164,11 @@ class DuplexDriver implements FlowDriver {
     private readonly mapError: (error: unknown, during: 'read' | 'write' | 'shutdown') => FlowError,
     private readonly recorder: StatsRecorder,
     private readonly liveness: Liveness,
+    lend: boolean,
   ) {
+    this.lending = lend
+      ? socketLending(duplex as Socket, () => this.failure !== undefined || this.gone, (on) => (on ? this.startWatching() : this.stopWatching()))
+      : undefined;
     // Node ends the write side when the read side ends unless this is set (net.Socket's default
     // is false); the flow contract keeps the two halves independent.
     duplex.allowHalfOpen = true;
@@ -334,6 +347,11 @@ class DuplexDriver implements FlowDriver {
 
   pause(): void {
     this.duplex.pause();
+    this.startWatching();
+  }
+
+  /** Asks a TCP socket that nobody reads for a pending reset, until `stopWatching`. */
+  private startWatching(): void {
     if (this.liveness.probeWhilePaused && !this.gone && !this.unwatch) this.unwatch = watchWhilePaused(this.duplex as Socket);
   }
 

@@ -18,6 +18,8 @@ export interface FastCopyBinding {
   ): NativeCopyHandle | number;
   /** Ends a running copy at once without calling `onDone`; undefined when it had ended already. */
   stop(handle: NativeCopyHandle): NativeCopyResult | undefined;
+  /** reads + writes so far (grows whenever bytes moved); -1 once the copy has ended. */
+  activity(handle: NativeCopyHandle): number;
 }
 
 /** An opaque object that owns a running copy. */

@@ -5,7 +5,7 @@ import type { FastCopyBinding } from './binding';
 import { locateFastCopyAddon, type AddonLocation } from './locate';
 
 /** Every function the addon must export (src/native/binding.ts). */
-const FUNCTIONS = ['start', 'stop'] as const satisfies readonly (keyof FastCopyBinding)[];
+const FUNCTIONS = ['start', 'stop', 'activity'] as const satisfies readonly (keyof FastCopyBinding)[];
 
 let loaded: Result<FastCopyBinding, FlowError> | undefined;
 let location: AddonLocation | undefined;
