@@ -22,6 +22,7 @@ export interface CopyAccelerator {
   start(fromFd: number, toFd: number, options: AcceleratedCopyOptions): Result<AcceleratedCopy, FlowError>;
 }
 
+/** What `CopyAccelerator.start` is asked to do beyond moving bytes. */
 export interface AcceleratedCopyOptions {
   /** End with a `timeout` error when nothing was read or written for this long. */
   readonly idleTimeoutMs?: number;
@@ -37,6 +38,7 @@ export interface AcceleratedCopy {
   activity(): number;
 }
 
+/** How an accelerated copy ended, with exact counts. */
 export interface AcceleratedCopyEnd {
   /** `eof`: the source ended and every byte read was written. */
   readonly outcome: 'eof' | 'error' | 'stopped';
@@ -48,6 +50,7 @@ export interface AcceleratedCopyEnd {
   readonly writes: number;
   /** Set for `error`: the idle timeout is a `timeout` error without `failedSide`. */
   readonly error?: FlowError;
+  /** For `error`: whether reading the source or writing the destination failed. */
   readonly failedSide?: 'read' | 'write';
   /** Bytes read and not written (after a stop or a failed write). */
   readonly unwritten: Uint8Array;

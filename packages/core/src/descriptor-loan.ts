@@ -9,6 +9,7 @@ import type { Result } from './result';
  */
 export const DESCRIPTOR_LENDER = Symbol.for('@flow/core.descriptorLender');
 
+/** What a descriptor-backed flow offers a copy engine: its descriptor, for reading or for writing. */
 export interface DescriptorLender {
   /**
    * Lends the descriptor for reading: the flow stops reading it and hands over the bytes it had
@@ -25,8 +26,11 @@ export interface DescriptorLender {
   lendWrite(onRevoke: (error: FlowError) => void, signal?: AbortSignal): Promise<Result<WriteLoan, string>>;
 }
 
+/** A descriptor lent for reading (`DescriptorLender.lendRead`). */
 export interface ReadLoan {
+  /** The descriptor to read from (non-blocking); the flow's own, not a duplicate. */
   readonly fd: number;
+  /** Bytes the flow had read and not delivered: they come before anything read from `fd`. */
   readonly readAhead: readonly Uint8Array[];
   /**
    * Ends the loan, telling the flow what the borrower read (counted in its statistics) and how
@@ -36,16 +40,21 @@ export interface ReadLoan {
   giveBack(report: LoanReport): void;
 }
 
+/** A descriptor lent for writing (`DescriptorLender.lendWrite`). */
 export interface WriteLoan {
+  /** The descriptor to write to (non-blocking); every byte written through the flow is already in the kernel. */
   readonly fd: number;
   /** Ends the loan with what the borrower wrote and the write error if one failed (it sticks). Idempotent. */
   giveBack(report: LoanReport): void;
 }
 
+/** What a borrower tells the flow when it gives a descriptor back. */
 export interface LoanReport {
+  /** Bytes the borrower read from (or wrote to) the descriptor. */
   readonly bytes: number;
   /** System calls that moved those bytes. */
   readonly ops: number;
+  /** How it ended, if it did: `eof` (the peer's end was read) or the error that stopped it; absent when the loan was merely returned. */
   readonly ended?: 'eof' | FlowError;
 }
 

@@ -2,6 +2,7 @@ import { ok, type CopyAccelerator, type Result, type AcceleratedCopy, type FlowE
 import { loadFastCopyBinding } from './native/load';
 import { startCopy, type CopyMode } from './start-copy';
 
+/** How `createFastCopyAccelerator` sets the engine up for every copy it runs. */
 export interface FastCopyAcceleratorOptions {
   /** The one buffer in flight per direction (default 64 KiB). */
   readonly bufferSize?: number;

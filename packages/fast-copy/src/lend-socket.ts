@@ -15,6 +15,7 @@ interface StreamHandle {
 
 /** A socket lent to the engine: its descriptor, and the way back. */
 export interface LentSocket {
+  /** The socket's own descriptor (non-blocking), for `startCopy`; the engine watches a duplicate of it. */
   readonly fd: number;
   /**
    * Bytes Node had already read from the socket and not delivered yet. They come before

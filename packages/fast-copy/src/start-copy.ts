@@ -9,10 +9,14 @@ import { loadFastCopyBinding } from './native/load';
  */
 export type CopyMode = 'readwrite' | 'splice';
 
+/** The engine's one buffer in flight when `bufferSize` is not given: 64 KiB. */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024;
+/** The smallest `bufferSize` accepted: 1 KiB. */
 export const MIN_BUFFER_SIZE = 1024;
+/** The largest `bufferSize` accepted: 16 MiB. */
 export const MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 
+/** How `startCopy` copies: buffer, mode, idle timeout, cancellation. */
 export interface FastCopyOptions {
   /**
    * The one buffer in flight, in bytes (default 64 KiB): the most the engine holds at any time.
@@ -28,6 +32,7 @@ export interface FastCopyOptions {
   readonly signal?: AbortSignal;
 }
 
+/** How a copy ended, with exact counts (the `done` of a `FastCopy`, and what `stop()` returns). */
 export interface FastCopyResult {
   /**
    * `eof`: the source ended and everything read was written; the destination is NOT shut down

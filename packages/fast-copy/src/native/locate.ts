@@ -7,6 +7,7 @@ import { unsupportedError } from '../errors';
 /** Where the addon file came from: shipped prebuilt in the package, or compiled on this machine. */
 export type AddonOrigin = 'prebuild' | 'build';
 
+/** Where the native addon was found. */
 export interface AddonLocation {
   /** The absolute path of the `.node` file. */
   readonly path: string;
