@@ -12,6 +12,8 @@ export interface FlowProxyOptions {
   readonly nodeArgs?: readonly string[];
   /** How long `flow` may take to say it listens. Default 30 s (Node starts slowly under user-mode Linux). */
   readonly readyTimeoutMs?: number;
+  /** Called with everything the command writes on stderr, as it comes. */
+  readonly onStderr?: (text: string) => void;
 }
 
 const LISTENING = /flow proxy: listening on tcp:\/\/127\.0\.0\.1:([0-9]+)/;
@@ -51,6 +53,7 @@ export function startFlowProxy(listenUri: string, targetUri: string, options: Fl
     let ready = false;
     // Read stderr to the end, so that messages about failed connections never fill the pipe.
     cp.stderr.setEncoding('utf8').on('data', (d: string) => {
+      options.onStderr?.(d);
       stderr = (stderr + d).slice(-4000);
       const m = ready ? null : LISTENING.exec(stderr);
       if (!m) return;
