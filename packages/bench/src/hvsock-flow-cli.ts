@@ -14,6 +14,8 @@ export interface FlowProxyOptions {
   readonly readyTimeoutMs?: number;
   /** Options for `flow proxy` after the two URIs, e.g. `--no-fast-copy`. */
   readonly flowArgs?: readonly string[];
+  /** Called with everything the command writes on stderr, as it comes. */
+  readonly onStderr?: (text: string) => void;
 }
 
 const LISTENING = /flow proxy: listening on tcp:\/\/127\.0\.0\.1:([0-9]+)/;
@@ -53,6 +55,7 @@ export function startFlowProxy(listenUri: string, targetUri: string, options: Fl
     let ready = false;
     // Read stderr to the end, so that messages about failed connections never fill the pipe.
     cp.stderr.setEncoding('utf8').on('data', (d: string) => {
+      options.onStderr?.(d);
       stderr = (stderr + d).slice(-4000);
       const m = ready ? null : LISTENING.exec(stderr);
       if (!m) return;

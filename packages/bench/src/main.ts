@@ -5,6 +5,7 @@ import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
 import { formatNinepCampaign, runNinepCampaign } from './ninep-campaign';
 import { chosenSections, parseSizeList, Settings, USAGE, wantsHelp } from './options';
+import { formatProxyCampaign, runProxyCampaign } from './proxy-campaign';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
 import { formatXenBench, runXenBench } from './xen-bench';
 
@@ -14,7 +15,8 @@ const GIB = 1024 * MIB;
 
 /**
  * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [xen] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
- * default) and prints one table each; `9p-campaign` (the long 9P fuzz campaign) only when named.
+ * default) and prints one table each; `9p-campaign` (the long 9P fuzz campaign) and `proxy-campaign`
+ * (10,000 connections through `flow proxy`) only when named.
  * Settings: see the README.
  */
 async function main(): Promise<void> {
@@ -129,6 +131,20 @@ async function main(): Promise<void> {
       (line) => console.error(line),
     );
     console.log(`\n${formatNinepCampaign(result)}`);
+  }
+  // The long proxy campaign, also only when named: ten thousand hash-checked connections.
+  if (chosen.includes('proxy-campaign')) {
+    const result = await runProxyCampaign(
+      {
+        connections: settings.count('proxy-campaign-connections', 10_000),
+        concurrency: settings.count('proxy-campaign-concurrency', 2_000),
+        bytes: settings.size('proxy-campaign-bytes', 64 * KIB),
+        killBackend: settings.flag('proxy-campaign-kill-backend'),
+        restartMs: settings.count('proxy-campaign-restart-ms', 200),
+      },
+      (line) => console.error(line),
+    );
+    console.log(`\n${formatProxyCampaign(result)}`);
   }
   if (all || chosen.includes('xen')) {
     const result = await runXenBench(

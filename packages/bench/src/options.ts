@@ -91,7 +91,7 @@ export class Settings {
 /** The sections `main` runs by default, in that order. */
 export const SECTIONS = ['core', 'tcp', 'hybrid', 'vsock', '9p', 'xen'] as const;
 /** Sections too long for a default run: run only when named. */
-export const NAMED_ONLY_SECTIONS = ['9p-campaign'] as const;
+export const NAMED_ONLY_SECTIONS = ['9p-campaign', 'proxy-campaign'] as const;
 const KNOWN: readonly string[] = [...SECTIONS, ...NAMED_ONLY_SECTIONS];
 
 export const USAGE = `usage: node dist/main.js [section ...] [--name=value ...]

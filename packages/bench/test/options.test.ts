@@ -24,11 +24,12 @@ describe('choosing sections', () => {
   test('known sections pass, in any case', () => {
     expect(chosenSections(['TCP', '9p', '--runs=1'])).toEqual(['tcp', '9p']);
     expect(chosenSections(['9p-campaign'])).toEqual(['9p-campaign']);
+    expect(chosenSections(['proxy-campaign'])).toEqual(['proxy-campaign']);
     expect(chosenSections([])).toEqual([]);
   });
 
   test('an unknown section is refused with the list of known ones', () => {
-    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen, 9p-campaign\)/);
+    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen, 9p-campaign, proxy-campaign\)/);
   });
 
   test('--help, -h and help ask for the usage', () => {
