@@ -31,7 +31,7 @@ export interface TcpBenchOptions {
   readonly profileDir?: string;
 }
 
-export type TcpPathName = 'direct loopback' | 'flow command' | 'flow command --no-fast-copy' | 'flow proxy' | 'naive node proxy' | 'socat' | 'haproxy' | 'haproxy splice';
+export type TcpPathName = 'direct loopback' | 'flow command' | 'flow command --copy-mode splice' | 'flow command --no-fast-copy' | 'flow proxy' | 'naive node proxy' | 'socat' | 'haproxy' | 'haproxy splice';
 
 export interface TcpRow {
   readonly name: TcpPathName;
@@ -86,6 +86,17 @@ async function startPaths(targetPort: number, options: TcpBenchOptions, paths: P
     pid: command.process.pid,
     withChildren: false,
     stop: () => command.stop(),
+  });
+  // The engine in its splice mode: the bytes never enter the process.
+  const spliceProfile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=flow-command-splice.cpuprofile'] : [];
+  const splice = await startFlowProxy('tcp://127.0.0.1:0', `tcp://127.0.0.1:${targetPort}`, { nodeArgs: spliceProfile, flowArgs: ['--copy-mode', 'splice'] });
+  paths.push({
+    name: 'flow command --copy-mode splice',
+    note: `flow proxy tcp://127.0.0.1:0 tcp://127.0.0.1:${targetPort} --copy-mode splice (the native engine through a kernel pipe)`,
+    port: splice.port,
+    pid: splice.process.pid,
+    withChildren: false,
+    stop: () => splice.stop(),
   });
   // The same command on its pure TypeScript path, where the native engine cannot be used.
   const pureProfile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=flow-command-pure.cpuprofile'] : [];

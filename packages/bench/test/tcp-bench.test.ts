@@ -17,7 +17,7 @@ describe('tcp bench (smoke: correctness only, never speed)', () => {
       noWarmup: true,
     });
     const measured = result.rows.filter((r) => !r.skipped);
-    const expected = ['direct loopback', 'flow command', 'flow command --no-fast-copy', 'flow proxy', 'naive node proxy', ...(findHaproxy() ? ['haproxy', 'haproxy splice'] : [])];
+    const expected = ['direct loopback', 'flow command', 'flow command --copy-mode splice', 'flow command --no-fast-copy', 'flow proxy', 'naive node proxy', ...(findHaproxy() ? ['haproxy', 'haproxy splice'] : [])];
     expect(measured.map((r) => r.name)).toEqual(expect.arrayContaining(expected));
     for (const row of measured) {
       expect(row.bulk).toHaveLength(1);

@@ -26,9 +26,10 @@ async function echoTarget(): Promise<number> {
 }
 
 describe.each([
-  ['fast', [] as string[]],
-  ['pure', ['--no-fast-copy']],
-])('flow proxy, %s path', (path, flags) => {
+  ['fast path (readwrite, the default)', 'fast', [] as string[]],
+  ['fast path, --copy-mode splice', 'fast', ['--copy-mode', 'splice']],
+  ['pure path', 'pure', ['--no-fast-copy']],
+])('flow proxy, %s', (_title, path, flags) => {
   test('1000 connections, hash-checked, all on this path, and the proxy holds no more descriptors afterwards', async () => {
     const target = await echoTarget();
     const flow = startFlow(['proxy', 'tcp://127.0.0.1:0', `tcp://127.0.0.1:${target}`, '--stats', '--verbose', ...flags]);
@@ -87,9 +88,19 @@ test('--verbose says in one line why a connection that is not between two kernel
   expect(line).toMatch(/is not backed by a kernel descriptor it can lend$/);
 });
 
-test('flow proxy --help documents --no-fast-copy and --verbose', async () => {
+test('flow proxy --help documents --no-fast-copy, --copy-mode and --verbose', async () => {
   const r = await runFlow(['proxy', '--help']);
   const help = r.stdout.toString();
   expect(help).toMatch(/--no-fast-copy {2,}copy in TypeScript only/);
+  expect(help).toMatch(/--copy-mode MODE {2,}how the native engine moves bytes: readwrite/);
   expect(help).toMatch(/--verbose {2,}say on stderr/);
+});
+
+test.each([
+  [['--copy-mode', 'zerocopy'], /--copy-mode must be readwrite or splice, not 'zerocopy'/],
+  [['--copy-mode', 'splice', '--no-fast-copy'], /--no-fast-copy turns the engine off: drop one of them/],
+])('flow proxy %j is a usage error', async (flags, message) => {
+  const r = await runFlow(['proxy', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:9', ...flags]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(message);
 });
