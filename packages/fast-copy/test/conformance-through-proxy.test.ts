@@ -29,15 +29,6 @@ for (const [path, accelerator] of PATHS) {
       name: `${kind} through proxy, ${path} path`,
       capabilities: socketCapabilities(kind === 'unix', undefined),
       maxBytes: 16 * 1024 * 1024,
-      // Known and open: on the pure path, a proxy in the same process as both peers at times holds
-      // far more than its buffers while the receiver is slow (1.4-1.8 MB of growth in most runs,
-      // 11 and 18.6 MB in some), so the bound is not kept every time. Until that is found, the
-      // case runs on the engine only; the pure path's bound is still checked over direct TCP
-      // (@flow/tcp's conformance) and by the bench's slow-receiver column.
-      skipCases:
-        path === 'pure'
-          ? { [`backpressure: a writer pushing ${16 * 1024 * 1024} bytes to a slow reader is held back, memory stays bounded and every byte arrives`]: 'the pure proxy path does not always keep the memory bound (an open defect)' }
-          : undefined,
       makePair: () => throughProxy(kind, accelerator, path),
     });
   }

@@ -25,6 +25,10 @@ export function collectGarbage(): boolean {
     }
   }
   if (!collector) return false;
+  // Twice: V8 frees the memory of dead ArrayBuffers on a background thread after a collection,
+  // so right after one `gc()` the buffers it found dead may still be counted (megabytes, more so
+  // on a busy machine); the next collection waits for that sweep to finish first.
+  collector();
   collector();
   return true;
 }
