@@ -44,6 +44,8 @@ export { copy } from './copy';
 export type { CopyOptions, CopyOutcome, CopyResult } from './copy';
 export { installCopyAccelerator, installedCopyAccelerator } from './accelerator';
 export type { AcceleratedCopy, AcceleratedCopyEnd, AcceleratedCopyOptions, CopyAccelerator } from './accelerator';
+export { installSocketErrorReader, installedSocketErrorReader } from './socket-error-reader';
+export type { SocketErrorReader } from './socket-error-reader';
 export { DESCRIPTOR_LENDER, descriptorLenderOf, SOURCE_ENDED } from './descriptor-loan';
 export type { DescriptorLender, LoanReport, ReadLoan, WriteLoan } from './descriptor-loan';
 export { proxy } from './proxy';

@@ -54,6 +54,8 @@ typedef struct {
   double bytes, reads, writes;
   uint64_t idle_ms, last_progress;
   int src_watching, dst_watching;
+  int src_hangup_watching; /* while waiting on the destination: the source is watched for a hang-up */
+  int src_hung_up;         /* the source's peer hung up cleanly: its bytes are still to be read */
   enum state state;
   int open_handles;        /* uv handles not yet closed (3 after start) */
   int unwrapped;           /* the JS handle object let go of this struct */
@@ -299,11 +301,22 @@ static void watch_source(copy_t* c) {
   c->dst_watching = 0;
   if (!c->src_watching) uv_poll_start(&c->src_poll, UV_READABLE, on_src);
   c->src_watching = 1;
+  c->src_hangup_watching = 0;
 }
 
+/*
+ * While the destination blocks, the source is not read, but a reset of its peer must still end
+ * the copy at once (a receiver that never reads would otherwise keep both connections forever):
+ * the same poll handle watches the source for a hang-up only (epoll always reports HUP and ERR;
+ * UV_DISCONNECT adds RDHUP), and on_src reads SO_ERROR to tell a reset from a clean end.
+ */
 static void watch_destination(copy_t* c) {
   if (c->src_watching) uv_poll_stop(&c->src_poll);
   c->src_watching = 0;
+  if (c->src_socket && !c->src_hung_up && !c->src_hangup_watching) {
+    uv_poll_start(&c->src_poll, UV_DISCONNECT, on_src);
+    c->src_hangup_watching = 1;
+  }
   if (!c->dst_watching) uv_poll_start(&c->dst_poll, UV_WRITABLE, on_dst);
   c->dst_watching = 1;
 }
@@ -382,6 +395,22 @@ static void on_src(uv_poll_t* handle, int status, int events) {
   (void)events;
   copy_t* c = handle->data;
   if (c->state != RUNNING) return;
+  if (c->src_hangup_watching) {
+    /*
+     * A hang-up while the destination blocks. A reset (the socket's pending error) ends the copy
+     * now; a clean end (FIN, a peer that shut down or closed with nothing unread) does not: its
+     * bytes are still to be copied, so stop watching for it (it stays reported) and keep going.
+     */
+    int error = error_behind_eof(c);
+    if (error) {
+      finish(c, "error", error, c->pipe_w >= 0 ? "splice" : "read", "read");
+      return;
+    }
+    if (status == 0) uv_poll_stop(&c->src_poll);
+    c->src_hangup_watching = 0;
+    c->src_hung_up = 1;
+    return;
+  }
   if (status < 0) c->src_watching = 0;
   pump(c);
 }
@@ -407,6 +436,27 @@ static void on_idle_timer(uv_timer_t* timer) {
 }
 
 /* ---------------------------------------------------------------- JS entry points */
+
+/*
+ * socketError(fd): the socket's pending error (SO_ERROR) as a positive errno, 0 when none, or
+ * -errno when it cannot be read (EBADF, ENOTSOCK). Reading it clears it. Lets @flow/core tell a
+ * Unix-domain peer's reset from its clean close without reading (and losing) queued bytes.
+ */
+static napi_value fast_copy_socket_error(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  double fd;
+  NAPI_OR_NULL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "fd must be a number");
+    return NULL;
+  }
+  if (!get_integer(env, argv[0], 0, INT_MAX, "fd", &fd)) return NULL;
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (getsockopt((int)fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) return int_result(env, -errno);
+  return int_result(env, error);
+}
 
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   copy_t* c = arg;
@@ -608,6 +658,8 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   NAPI_OR_NULL(napi_create_function(env, "activity", NAPI_AUTO_LENGTH, fast_copy_activity, NULL, &fn));
   NAPI_OR_NULL(napi_set_named_property(env, exports, "activity", fn));
+  NAPI_OR_NULL(napi_create_function(env, "socketError", NAPI_AUTO_LENGTH, fast_copy_socket_error, NULL, &fn));
+  NAPI_OR_NULL(napi_set_named_property(env, exports, "socketError", fn));
   NAPI_OR_NULL(napi_create_function(env, "start", NAPI_AUTO_LENGTH, fast_copy_start, NULL, &fn));
   NAPI_OR_NULL(napi_set_named_property(env, exports, "start", fn));
   NAPI_OR_NULL(napi_create_function(env, "stop", NAPI_AUTO_LENGTH, fast_copy_stop, NULL, &fn));

@@ -7,3 +7,4 @@ export { locateFastCopyAddon } from './native/locate';
 export type { AddonLocation, AddonOrigin } from './native/locate';
 export { createFastCopyAccelerator, fastCopyAccelerator } from './accelerator';
 export type { FastCopyAcceleratorOptions } from './accelerator';
+export { fastCopySocketErrorReader } from './socket-error-reader';

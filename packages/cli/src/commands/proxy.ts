@@ -1,5 +1,5 @@
-import { formatError, proxy, type CopyAccelerator, type Flow, type FlowError } from '@flow/core';
-import { createFastCopyAccelerator, fastCopyAccelerator } from '@flow/fast-copy';
+import { formatError, installSocketErrorReader, proxy, type CopyAccelerator, type Flow, type FlowError } from '@flow/core';
+import { createFastCopyAccelerator, fastCopyAccelerator, fastCopySocketErrorReader } from '@flow/fast-copy';
 import { checkAllowed, readAllowlistFile } from '../allowlist';
 import type { Command } from '../command';
 import { directionReport } from '../direction-report';
@@ -43,7 +43,8 @@ export const proxyCommand: Command = {
                         outcome (eof, error, aborted, timeout) of each direction
   --no-fast-copy        copy in TypeScript only: by default, connections between two kernel sockets
                         (TCP, Unix) are copied by @flow/fast-copy's native engine, with the same
-                        guarantees and less CPU per byte
+                        guarantees and less CPU per byte (either way, a Unix-domain connection
+                        that waits on a slow target learns within a second that its peer reset)
   --copy-mode MODE      how the native engine moves bytes: readwrite (default: read(2) into one 64 KiB
                         buffer per direction, send(2) out) or splice (splice(2) through a kernel pipe:
                         the bytes never enter the process, less CPU per byte, two more descriptors per
@@ -88,6 +89,9 @@ Examples:
     }
     const accelerator: CopyAccelerator | null =
       values['no-fast-copy'] === true ? null : copyMode === 'splice' ? createFastCopyAccelerator({ mode: 'splice' }) : fastCopyAccelerator;
+    // On both paths: a Unix-domain connection paused by a target that does not read learns from
+    // SO_ERROR that its peer reset (the proxy then frees both sockets), not only when it reads again.
+    installSocketErrorReader(fastCopySocketErrorReader);
     const [listenUri, targetUri] = positionals as [string, string];
     const from = parseEndpoint(listenUri, 'listen', '<listen-uri>', 'proxy');
     const to = parseEndpoint(targetUri, 'connect', '<target-uri>', 'proxy');

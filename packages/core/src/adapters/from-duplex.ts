@@ -6,7 +6,7 @@ import type { Flow, FlowCapabilities, WriteResult } from '../flow';
 import { err, OK } from '../result';
 import { StatsRecorder } from '../stats';
 import { copyBytes } from '../bytes';
-import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused } from './socket-liveness';
+import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused, type SocketKind } from './socket-liveness';
 import { socketLending } from './socket-lending';
 import type { DescriptorLending } from '../driver-flow';
 
@@ -30,8 +30,9 @@ export interface FromDuplexOptions {
    * For a `net.Socket` (TCP or Unix-domain): never take a reset for a clean end. Every end of
    * stream is confirmed by one more read (libuv reports a hang-up after a short read as EOF
    * without reading the pending error), and while the flow is paused a TCP socket is asked for
-   * a pending reset once a second, so that a paused flow learns that its peer is gone. See
-   * `socket-liveness.ts` for what this can and cannot see. Default false.
+   * a pending reset once a second, so that a paused flow learns that its peer is gone (a Unix-domain
+   * socket only when a `SocketErrorReader` is installed). See `socket-liveness.ts` for what this
+   * can and cannot see. Default false.
    */
   readonly detectReset?: boolean;
   /**
@@ -59,8 +60,8 @@ type Waiter = () => void;
 interface Liveness {
   /** Confirm every end of stream by one more read. */
   readonly confirmEnd: boolean;
-  /** Ask the socket for a pending reset while the flow is paused (TCP only). */
-  readonly probeWhilePaused: boolean;
+  /** Ask the socket for a pending reset while the flow is paused, and how; undefined: never. */
+  readonly probeWhilePaused: SocketKind | undefined;
 }
 
 /**
@@ -97,7 +98,7 @@ export function fromDuplex(duplex: Duplex, options: FromDuplexOptions = {}): Flo
   };
   const liveness: Liveness = {
     confirmEnd: isSocket && options.detectReset === true,
-    probeWhilePaused: tcp && options.detectReset === true,
+    probeWhilePaused: isSocket && options.detectReset === true ? (tcp ? 'tcp' : 'unix') : undefined,
   };
   const lend = isSocket && options.lendDescriptor === true;
   return createFlow((port) => new DuplexDriver(duplex, port, copyChunks, mapError, recorder, liveness, lend), {
@@ -350,9 +351,10 @@ class DuplexDriver implements FlowDriver {
     this.startWatching();
   }
 
-  /** Asks a TCP socket that nobody reads for a pending reset, until `stopWatching`. */
+  /** Asks a socket that nobody reads for a pending reset, until `stopWatching`. */
   private startWatching(): void {
-    if (this.liveness.probeWhilePaused && !this.gone && !this.unwatch) this.unwatch = watchWhilePaused(this.duplex as Socket);
+    const kind = this.liveness.probeWhilePaused;
+    if (kind && !this.gone && !this.unwatch) this.unwatch = watchWhilePaused(this.duplex as Socket, kind);
   }
 
   resume(): void {

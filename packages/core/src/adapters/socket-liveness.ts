@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { installedSocketErrorReader } from '../socket-error-reader';
 
 /**
  * How a socket flow tells a reset from a clean end, with what Node exposes (no native code).
@@ -10,9 +12,20 @@ import type { Socket } from 'node:net';
  *   never read.
  * - A paused socket (reading stopped under backpressure) is not polled at all, so nothing is
  *   told when its peer resets.
+ *
+ * What a paused flow can learn, by kind of socket:
+ * - TCP: a reset, within `PAUSED_PROBE_INTERVAL_MS`, by a zero-length write (below).
+ * - Unix-domain, with a `SocketErrorReader` installed (`@flow/fast-copy` offers one): a reset
+ *   (the peer closed with our bytes unread: Linux sets ECONNRESET on our socket), within
+ *   `PAUSED_PROBE_INTERVAL_MS`, by reading SO_ERROR, which leaves the queued bytes in place. A
+ *   clean close is not an error: its bytes and then EOF are delivered when the flow reads again.
+ * - Unix-domain without a reader: nothing until the flow reads again; then the bytes the peer
+ *   sent come first and the reset after them. (The zero-length write cannot serve: after a
+ *   clean close it fails with EPIPE too, and Node would destroy the socket, dropping the bytes
+ *   the peer sent before it closed.)
  */
 
-/** How often a paused TCP socket is asked for a pending error. */
+/** How often a paused socket is asked for a pending error. */
 export const PAUSED_PROBE_INTERVAL_MS = 1000;
 
 const EMPTY = new Uint8Array(0);
@@ -64,22 +77,27 @@ export function holdOpenAfterEnd(socket: Socket): (() => void) | undefined {
   };
 }
 
-const watched = new Set<Socket>();
+/** Which question a watched socket is asked (see the notes at the top of this file). */
+export type SocketKind = 'tcp' | 'unix';
+
+const watched = new Map<Socket, SocketKind>();
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 let timer: NodeJS.Timeout | undefined;
 
 /**
- * Asks a paused TCP socket every `PAUSED_PROBE_INTERVAL_MS` whether its peer reset it, until
- * the returned function is called. The question is a zero-length write: Linux answers it with
+ * Asks a paused socket every `PAUSED_PROBE_INTERVAL_MS` whether its peer reset it, until
+ * the returned function is called. For TCP: The question is a zero-length write: Linux answers it with
  * the socket's pending error (tcp_sendmsg checks it before anything else) and sends nothing
  * otherwise, so a FIN, or a peer that is merely slow, goes unnoticed as it should. On a reset
  * Node destroys the socket with ECONNRESET (an `'error'` event). One timer serves every
  * watched socket, and it does not keep the process alive.
  *
- * Only for TCP: a Unix-domain socket whose peer closed answers EPIPE even after a clean close
- * (and Node would destroy it, dropping bytes the peer sent before), so it is not asked.
+ * A Unix-domain socket whose peer closed answers that write with EPIPE even after a clean close
+ * (and Node would destroy it, dropping bytes the peer sent before), so it is asked through the
+ * installed `SocketErrorReader` instead, and not at all without one.
  */
-export function watchWhilePaused(socket: Socket): () => void {
-  watched.add(socket);
+export function watchWhilePaused(socket: Socket, kind: SocketKind): () => void {
+  watched.set(socket, kind);
   if (!timer) {
     timer = setInterval(probeAll, PAUSED_PROBE_INTERVAL_MS);
     timer.unref();
@@ -94,7 +112,27 @@ export function watchWhilePaused(socket: Socket): () => void {
 }
 
 function probeAll(): void {
-  for (const socket of [...watched]) probe(socket);
+  for (const [socket, kind] of [...watched]) {
+    if (kind === 'tcp') probe(socket);
+    else probeUnix(socket);
+  }
+}
+
+/**
+ * Reads a paused Unix-domain socket's pending error through the installed reader. Linux sets one
+ * (ECONNRESET) only when the peer closed with our bytes unread; reading it clears it, so the
+ * socket is destroyed with it here, as Node would have after a read: the flow fails as `reset`.
+ */
+function probeUnix(socket: Socket): void {
+  const reader = installedSocketErrorReader();
+  if (!reader || socket.destroyed || socket.connecting) return;
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return;
+  const errno = reader.socketError(fd);
+  if (errno === undefined || errno <= 0) return;
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  const error = Object.assign(new Error(`read ${code} (the peer closed with bytes unread; seen while paused)`), { code, errno: -errno, syscall: 'read' });
+  socket.destroy(error);
 }
 
 /**

@@ -20,6 +20,11 @@ export interface FastCopyBinding {
   stop(handle: NativeCopyHandle): NativeCopyResult | undefined;
   /** reads + writes so far (grows whenever bytes moved); -1 once the copy has ended. */
   activity(handle: NativeCopyHandle): number;
+  /**
+   * The socket's pending error (SO_ERROR) as a positive errno, 0 when none, or -errno when it
+   * cannot be read (EBADF, ENOTSOCK); reading it clears it. Absent from addons built before it.
+   */
+  socketError?(fd: number): number;
 }
 
 /** An opaque object that owns a running copy. */
