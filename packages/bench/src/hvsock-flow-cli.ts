@@ -19,15 +19,18 @@ export interface FlowProxyOptions {
 }
 
 const LISTENING = /flow proxy: listening on tcp:\/\/127\.0\.0\.1:([0-9]+)/;
+const LISTENING_UNIX = /flow proxy: listening on unix:/;
 
 /**
  * Runs `node bin/flow.js proxy <listenUri> <targetUri>` with the command's defaults, as a child
  * process, and resolves once it says where it listens (`listenUri` is `tcp://127.0.0.1:0`: the
- * port comes from that line, as a user would read it). Stopped with SIGTERM, which the command
+ * port comes from that line, as a user would read it; or `unix://PATH`: then `path` is PATH and
+ * `port` 0). Stopped with SIGTERM, which the command
  * handles by closing its listener and exiting once its connections are done (a CPU profile is
  * written then); SIGKILL after 15 s.
  */
 export function startFlowProxy(listenUri: string, targetUri: string, options: FlowProxyOptions = {}): Promise<PeerProcess> {
+  const unixPath = listenUri.startsWith('unix://') ? listenUri.slice('unix://'.length) : undefined;
   const cp = spawn(process.execPath, [...(options.nodeArgs ?? []), flowExecutable(), 'proxy', listenUri, targetUri, ...(options.flowArgs ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -57,13 +60,14 @@ export function startFlowProxy(listenUri: string, targetUri: string, options: Fl
     cp.stderr.setEncoding('utf8').on('data', (d: string) => {
       options.onStderr?.(d);
       stderr = (stderr + d).slice(-4000);
-      const m = ready ? null : LISTENING.exec(stderr);
+      const m = ready ? null : unixPath === undefined ? LISTENING.exec(stderr) : LISTENING_UNIX.exec(stderr);
       if (!m) return;
       ready = true;
       clearTimeout(timer);
       resolve({
         process: cp,
-        port: Number(m[1]),
+        port: unixPath === undefined ? Number(m[1]) : 0,
+        ...(unixPath === undefined ? {} : { path: unixPath }),
         stop: async () => {
           if (exited) return;
           cp.kill('SIGTERM');

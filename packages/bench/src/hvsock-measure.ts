@@ -1,5 +1,6 @@
 import { summarisePings } from './load-clients';
 import type { BulkReply, BulkRequest, Destination, PingReply, PingRequest } from './protocol';
+import { cpuSecondsOf } from './cpu';
 import { PeakSampler, treeRss } from './rss';
 import { spread, type Spread } from './summary';
 import { fixed } from './table';
@@ -35,6 +36,8 @@ export interface MeasureOptions {
   readonly warmupBytes: number;
   /** No single request may take longer than this. */
   readonly requestTimeoutMs?: number;
+  /** Also measure the CPU time the proxy process (`pid`, with its waited-for children) spends per GiB of the bulk runs. */
+  readonly cpu?: boolean;
 }
 
 /** Round-trip figures without the samples (rows cross process and machine boundaries as JSON). */
@@ -51,7 +54,11 @@ export interface ProxyRow {
   readonly ping?: PingSummary;
   /** Peak resident memory of the proxy (with socat's forked children) during the bulk runs, in bytes. */
   readonly bulkPeakRss?: number;
+  /** With `MeasureOptions.cpu`: CPU seconds (user + system) of the proxy process per GiB of the bulk runs. */
+  readonly cpuPerGiB?: number;
 }
+
+const GIB = 1024 * 1024 * 1024;
 
 export function gbps(r: BulkReply): number {
   return (r.bytes * 8) / r.seconds / 1e9;
@@ -85,11 +92,16 @@ export async function measurePaths(
   }
   const bulkRuns = new Map<string, BulkReply[]>(paths.map((p) => [p.name, []]));
   const bulkPeak = new Map<string, number>();
+  const bulkCpu = new Map<string, number>();
+  const cpuOf = (p: MeasuredPath): number | undefined => (options.cpu && p.pid !== undefined ? cpuSecondsOf(p.pid) : undefined);
   for (let round = 0; round < options.runs; round += 1) {
     for (const p of paths) {
       const sampler = new PeakSampler(() => rssOf(p));
+      const cpuBefore = cpuOf(p);
       const r = await within(`${p.name} bulk`, clients.bulk(bulkRequest(p, options.bytes, options.verify ?? false)));
       bulkPeak.set(p.name, Math.max(bulkPeak.get(p.name) ?? 0, sampler.stop()));
+      const cpuAfter = cpuOf(p);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) bulkCpu.set(p.name, (bulkCpu.get(p.name) ?? 0) + cpuAfter - cpuBefore);
       if (r.bytes !== options.bytes) throw new Error(`${section} ${p.name}: the sink got ${r.bytes} bytes of ${options.bytes}`);
       if (r.digestMatches === false) throw new Error(`${section} ${p.name}: the sink's SHA-256 differs from the sender's`);
       bulkRuns.get(p.name)?.push(r);
@@ -118,6 +130,7 @@ export async function measurePaths(
       bulk: runs,
       ping,
       bulkPeakRss: p.pid === undefined ? undefined : bulkPeak.get(p.name),
+      ...(bulkCpu.has(p.name) && runs.length > 0 ? { cpuPerGiB: (bulkCpu.get(p.name) ?? 0) / ((runs.length * options.bytes) / GIB) } : {}),
     };
   });
 }

@@ -31,9 +31,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(to: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = typeof to === 'number' ? connect({ host: '127.0.0.1', port: to }) : connect({ path: to });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -44,7 +44,10 @@ function canConnect(port: number): Promise<boolean> {
 
 export interface PeerProcess {
   readonly process: ChildProcess;
+  /** The loopback port it listens on; 0 for a peer listening on a Unix-domain socket (`path`). */
   readonly port: number;
+  /** The Unix-domain socket it listens on, for such a peer. */
+  readonly path?: string;
   /** SIGTERM, then SIGKILL after 3 s; resolves once the process exited. */
   stop(): Promise<void>;
 }
@@ -68,7 +71,21 @@ export async function startLoopbackPeer(
   options: PeerOptions,
 ): Promise<PeerProcess> {
   const port = await freePort();
-  const cp = spawn(binary, [...args(port)], {
+  return startPeer(binary, args(port), port, options);
+}
+
+/**
+ * Starts `binary args` that listens on the Unix-domain socket `path` (e.g. socat's
+ * `UNIX-LISTEN:`) and resolves once it accepts connections there.
+ */
+export function startUnixPeer(binary: string, args: readonly string[], path: string, options: PeerOptions): Promise<PeerProcess> {
+  return startPeer(binary, args, path, options);
+}
+
+/** Spawns the peer and waits (bounded) until `listensOn` (a port on 127.0.0.1 or a socket path) accepts. */
+async function startPeer(binary: string, args: readonly string[], listensOn: number | string, options: PeerOptions): Promise<PeerProcess> {
+  const port = typeof listensOn === 'number' ? listensOn : 0;
+  const cp = spawn(binary, [...args], {
     stdio: ['ignore', 'ignore', options.captureStderr ? 'pipe' : 'ignore'],
   });
   let stderr = '';
@@ -89,10 +106,11 @@ export async function startLoopbackPeer(
   );
   cp.once('error', () => undefined);
   for (let attempt = 0; attempt < 100 && !exited; attempt += 1) {
-    if (await canConnect(port)) {
+    if (await canConnect(listensOn)) {
       return {
         process: cp,
         port,
+        ...(typeof listensOn === 'string' ? { path: listensOn } : {}),
         stop: async () => {
           if (exited) return;
           cp.kill('SIGTERM');
@@ -107,5 +125,6 @@ export async function startLoopbackPeer(
   cp.kill('SIGKILL');
   await gone;
   const detail = [stderr.trim(), options.hint].filter((s) => s).join('; ');
-  throw new Error(`${options.name} did not listen on 127.0.0.1:${port}${detail ? `: ${detail}` : ''}`);
+  const where = typeof listensOn === 'number' ? `127.0.0.1:${listensOn}` : listensOn;
+  throw new Error(`${options.name} did not listen on ${where}${detail ? `: ${detail}` : ''}`);
 }

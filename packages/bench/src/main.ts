@@ -7,6 +7,7 @@ import { formatNinepCampaign, runNinepCampaign } from './ninep-campaign';
 import { chosenSections, parseSizeList, Settings, USAGE, wantsHelp } from './options';
 import { formatProxyCampaign, runProxyCampaign } from './proxy-campaign';
 import { formatTcpBench, runTcpBench } from './tcp-bench';
+import { formatUnixBench, runUnixBench } from './unix-bench';
 import { formatXenBench, runXenBench } from './xen-bench';
 
 const KIB = 1024;
@@ -14,7 +15,7 @@ const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
 
 /**
- * `node dist/main.js [core] [tcp] [hybrid] [vsock] [9p] [xen] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
+ * `node dist/main.js [core] [tcp] [unix] [hybrid] [vsock] [9p] [xen] [--tcp-bytes=512MiB ...]`: runs the chosen benchmarks (all by
  * default) and prints one table each; `9p-campaign` (the long 9P fuzz campaign) and `proxy-campaign`
  * (10,000 connections through `flow proxy`) only when named.
  * Settings: see the README.
@@ -70,6 +71,21 @@ async function main(): Promise<void> {
       log,
     );
     console.log(`\n${formatTcpBench(result)}`);
+  }
+  // Unix-domain sockets bridged to TCP, both ways: flow proxy (both paths), the naive proxy, socat.
+  if (all || chosen.includes('unix')) {
+    const result = await runUnixBench(
+      {
+        bytes: settings.size('unix-bytes', 2 * GIB),
+        chunkSize: settings.size('tcp-chunk', 64 * KIB),
+        runs: settings.count('runs', 3),
+        pings: settings.count('pings', 20000),
+        verify: settings.flag('verify'),
+        noSocat: settings.flag('no-socat'),
+      },
+      log,
+    );
+    console.log(`\n${formatUnixBench(result)}`);
   }
   if (all || chosen.includes('hybrid')) {
     const result = await runHybridBench(

@@ -89,7 +89,7 @@ export class Settings {
 
 /** The positional words of the command line (`core`, `tcp`), lower-cased. */
 /** The sections `main` runs by default, in that order. */
-export const SECTIONS = ['core', 'tcp', 'hybrid', 'vsock', '9p', 'xen'] as const;
+export const SECTIONS = ['core', 'tcp', 'unix', 'hybrid', 'vsock', '9p', 'xen'] as const;
 /** Sections too long for a default run: run only when named. */
 export const NAMED_ONLY_SECTIONS = ['9p-campaign', 'proxy-campaign'] as const;
 const KNOWN: readonly string[] = [...SECTIONS, ...NAMED_ONLY_SECTIONS];

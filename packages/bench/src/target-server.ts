@@ -5,17 +5,23 @@ import { MODE_ECHO, MODE_SINK, MODE_SLOW, SINK_HEADER_BYTES, SINK_REPLY_BYTES } 
 /** How often a slow receiver takes one chunk, per connection. */
 const SLOW_READ_INTERVAL_MS = 5;
 
+/** Where `startTargetServer` listens. */
+export interface TargetServerOptions {
+  /** A Unix-domain socket path instead of a free port on 127.0.0.1 (`port` is then 0). */
+  readonly path?: string;
+}
+
 /**
  * The server every path ends at, listening on loopback. The first byte a client sends picks the
  * mode: a counting sink that replies with the count (and SHA-256) once the announced length has
  * arrived, an echo for ping-pong, or a slow receiver that holds traffic back. The sink replies
  * on a length rather than on EOF so that proxies without half-close can be measured too.
  */
-export function startTargetServer(): Promise<{ server: Server; port: number }> {
+export function startTargetServer(options: TargetServerOptions = {}): Promise<{ server: Server; port: number }> {
   const server = createServer({ noDelay: true }, (socket) => serveTarget(socket));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+    server.listen(options.path === undefined ? { host: '127.0.0.1', port: 0 } : { path: options.path }, () => {
       const a = server.address();
       resolve({ server, port: typeof a === 'object' && a !== null ? a.port : 0 });
     });

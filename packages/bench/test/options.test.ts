@@ -29,7 +29,7 @@ describe('choosing sections', () => {
   });
 
   test('an unknown section is refused with the list of known ones', () => {
-    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, hybrid, vsock, 9p, xen, 9p-campaign, proxy-campaign\)/);
+    expect(() => chosenSections(['tcp', 'udp'])).toThrow(/unknown section udp \(sections: core, tcp, unix, hybrid, vsock, 9p, xen, 9p-campaign, proxy-campaign\)/);
   });
 
   test('--help, -h and help ask for the usage', () => {
