@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromDuplex, installSocketErrorReader, type Flow } from '@flow/core';
+import { fromDuplex, installSocketErrorReader, proxy, type Flow, type ProxyResult } from '@flow/core';
 import { fastCopySocketErrorReader } from '../src';
-import { drain, sha256 } from './support/flows';
+import { abortAll, drain, flowPair, PATHS, sha256 } from './support/flows';
 import { giveBack, lend, start } from './support/copy';
 
 const sockets: Socket[] = [];
@@ -19,6 +19,7 @@ const dirs: string[] = [];
 
 afterEach(() => {
   installSocketErrorReader(undefined);
+  abortAll();
   for (const f of flows.splice(0)) f.abort();
   for (const s of sockets.splice(0)) s.destroy();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -189,5 +190,36 @@ describe('the engine waiting on its destination (fast path)', () => {
     expect(result.outcome).toBe('eof');
     await sleep(50);
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(sent));
+  });
+});
+
+describe.each(PATHS)('proxy, %s path, with the reader installed', (path, accelerator) => {
+  test('a Unix client that fills the path to a server that does not read, then resets: the proxy ends with reset at once', async () => {
+    installSocketErrorReader(fastCopySocketErrorReader);
+    const client = await unixConnection();
+    client.near.resume();
+    const a = fromDuplex(client.near, { detectReset: true, lendDescriptor: true });
+    flows.push(a);
+    // The server end reads nothing (its flow buffers a little, then pauses).
+    const server = await flowPair('unix');
+    const running = proxy(a, server.near, { accelerator });
+    // A greeting the client never reads: its close will be a reset.
+    expect((await server.far.write(Buffer.from('greeting'))).ok).toBe(true);
+    client.far.write(Buffer.alloc(16 * 1024 * 1024, 0x5a));
+    await sleep(500);
+    const started = Date.now();
+    client.far.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([running, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000)))]);
+    clearTimeout(timer);
+    const ms = Date.now() - started;
+    const result = r as ProxyResult | undefined;
+    expect(result?.aToB.path).toBe(path);
+    expect(result?.aToB.outcome).toBe('error');
+    expect(result?.aToB.error?.kind).toBe('reset');
+    // Within the paused probe's interval (1 s) and some slack for a loaded machine.
+    expect(ms).toBeLessThan(2500);
+    // The server's connection was freed: it reads what got through, then the end (not a hang).
+    expect(['eof', 'reset', 'closed']).toContain((await drain(server.far)).end);
   });
 });
