@@ -2,7 +2,19 @@ import { createRequire } from 'node:module';
 import { locateAddon, type AddonLocation } from './addon-location';
 
 /** A result in the shape of `@flow/core`'s `Result`, so that a package returns it as its own. */
-export type AddonResult<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type AddonResult<T, E> =
+  | {
+      /** It worked. */
+      readonly ok: true;
+      /** The addon, or where it is. */
+      readonly value: T;
+    }
+  | {
+      /** It did not. */
+      readonly ok: false;
+      /** The package's own error, saying why. */
+      readonly error: E;
+    };
 
 /** What one package says about its addon: its name, its functions, and its own typed error. */
 export interface NativeAddonSpec<E> {

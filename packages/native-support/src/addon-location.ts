@@ -21,7 +21,21 @@ export interface AddonLocation {
 export const BUILD_FAILURE_NOTE = join('build', 'native-build-failure.txt');
 
 /** What a lookup found: a value, or the sentence that says why there is none and what caused it. */
-export type Lookup<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly cause?: unknown };
+export type Lookup<T> =
+  | {
+      /** Found. */
+      readonly ok: true;
+      /** What was found. */
+      readonly value: T;
+    }
+  | {
+      /** Not found. */
+      readonly ok: false;
+      /** Why, as a sentence for the package's error message. */
+      readonly reason: string;
+      /** What failed underneath (node-gyp-build's error), for the package's error. */
+      readonly cause?: unknown;
+    };
 
 interface NodeGypBuild {
   /** The addon file node-gyp-build would load (build/Release first, then prebuilds/); throws if none. */

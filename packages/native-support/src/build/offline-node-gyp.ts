@@ -149,8 +149,22 @@ function writeFailureNote(packageRoot: string, reason: string): void {
 
 /** How a source build went: how long and its compiler warnings, or why it failed and node-gyp's output. */
 export type SourceBuild =
-  | { readonly ok: true; readonly seconds: number; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly reason: string; readonly output: string };
+  | {
+      /** The addon was built into build/Release. */
+      readonly ok: true;
+      /** How long node-gyp took. */
+      readonly seconds: number;
+      /** The compiler's warnings, to be shown. */
+      readonly warnings: readonly string[];
+    }
+  | {
+      /** No addon was built; the reason is also noted in build/ for the loader. */
+      readonly ok: false;
+      /** One line: what was missing or what the compiler said. */
+      readonly reason: string;
+      /** node-gyp's whole output, when it ran. */
+      readonly output: string;
+    };
 
 /**
  * `node-gyp rebuild` in `packageRoot`, into build/Release, offline. A failure is also noted in
