@@ -1,40 +1,17 @@
 'use strict';
-// The package's install script. Users on a system with a prebuilt binary (prebuilds/<platform>-<arch>,
-// shipped in the tarball) need nothing more; elsewhere the addon is built from source, offline.
-// If that fails too the install still succeeds: the pure-TypeScript transports work, and using
-// AF_VSOCK returns an 'unsupported' error that says why the native part is missing.
+// The package's npm `install` script: the prebuilt binary if it loads, else an offline source
+// build, else a warning (the install still succeeds and using the addon says why it is missing).
+// The steps are @flow/native-support's; scripts/native-addon.js holds this package's words.
 const fs = require('node:fs');
 const path = require('node:path');
-const { buildFromSource, hasNativePart, packageRoot } = require('./offline-node-gyp');
+const spec = require('./native-addon');
 
-function main() {
-  // In the source tree (which has tsconfig.json, never shipped) the build script builds the addon.
-  if (fs.existsSync(path.join(packageRoot, 'tsconfig.json'))) return;
-  if (!hasNativePart()) return;
-  if (loadsAlready()) return;
-  const result = buildFromSource();
-  if (result.ok && loadsAlready()) return;
-  const reason = result.ok ? 'the source build does not load' : result.reason;
-  console.warn(
-    `@flow/hvsock: warning: no prebuilt AF_VSOCK binary for ${process.platform}-${process.arch} and the source ` +
-      `build failed (${reason}). Everything but AF_VSOCK works; to get it, reinstall with python3, make and a ` +
-      'C compiler available.',
-  );
-}
-
-/** node-gyp-build's choice (build/Release, then prebuilds/) loads in this Node. */
-function loadsAlready() {
+// In the source tree (which has tsconfig.json, never shipped) `pnpm build` builds the addon, and
+// @flow/native-support may not be built yet during `pnpm install`.
+if (!fs.existsSync(path.join(spec.packageRoot, 'tsconfig.json'))) {
   try {
-    const nodeGypBuild = require('node-gyp-build');
-    nodeGypBuild(packageRoot);
-    return true;
-  } catch {
-    return false;
+    require('@flow/native-support/build').runInstallStep(spec);
+  } catch (error) {
+    console.warn(`${spec.packageName}: warning: the native install step failed: ${error && error.message}`);
   }
-}
-
-try {
-  main();
-} catch (error) {
-  console.warn(`@flow/hvsock: warning: the native install step failed: ${error && error.message}`);
 }

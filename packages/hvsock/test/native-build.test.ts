@@ -3,15 +3,10 @@
 // install scripts' behaviour without build tools (they succeed and say why).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findNodeGyp } from '@flow/native-support/build';
 import { locateVsockAddon, packageRoot } from '../src/native/locate';
-
-interface OfflineNodeGyp {
-  findNodeGyp(): string | undefined;
-}
-const scripts = createRequire(__filename)(path.join(packageRoot, 'scripts', 'offline-node-gyp.js')) as OfflineNodeGyp;
 
 let scratch: string;
 beforeEach(() => {
@@ -27,15 +22,16 @@ function nodeOnlyPath(): string {
   return bin;
 }
 
-/** The package's build inputs copied to `dir` (no node_modules: the scripts need none). */
+/** The package's build inputs copied to `dir`, with its dependencies (the scripts' steps are @flow/native-support's). */
 function copyPackage(dir: string, extra: readonly string[] = []): void {
   for (const entry of ['package.json', 'binding.gyp', 'native', 'scripts', ...extra]) {
     fs.cpSync(path.join(packageRoot, entry), path.join(dir, entry), { recursive: true });
   }
+  fs.symlinkSync(path.join(packageRoot, 'node_modules'), path.join(dir, 'node_modules'));
 }
 
 test('binding.gyp compiles vsock.c on Linux, hvsock_win.c on Windows and the stub elsewhere (gyp\'s own conditions)', () => {
-  const nodeGyp = scripts.findNodeGyp();
+  const nodeGyp = findNodeGyp(packageRoot);
   if (!nodeGyp) throw new Error('node-gyp not found');
   const pylib = path.join(path.dirname(nodeGyp), '..', 'gyp', 'pylib');
   const program = `

@@ -19,7 +19,7 @@ interface Example {
   readonly run?: {
     readonly replace?: (ctx: RunContext) => ReadonlyArray<readonly [string, string]>;
     readonly prints: readonly (string | RegExp)[];
-    /** A server that runs until killed: stop it once everything was printed. */
+    /** A server that runs until killed: stop it once every line of `prints` was printed, in order. */
     readonly keepsRunning?: boolean;
     /** The block is a jest test file: run it with jest. */
     readonly jest?: boolean;
@@ -66,6 +66,7 @@ const EXAMPLES: Record<string, Example> = {
     run: { prints: [/(^|# )hello from \/bin\/sh\s*$/, /^exit status \{ exitCode: 3, signal: undefined \}$/] },
   },
   'xen-console#1': { run: { prints: ['login: '] } },
+  'native-support#1': { notRun: 'it declares the addon of a package that does not exist; the three real declarations are loaded by their packages\' tests' },
   'hvsock#1': { notRun: 'it connects to AF_VSOCK CID 16, which only user-mode Linux may do here (the hvsock package runs vsock there)' },
   'hvsock#2': {
     run: { replace: ({ dir }) => [['/tmp/v.sock', join(dir, 'v.sock')]], prints: ['hello guest'] },
@@ -144,27 +145,77 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs `file` with node until it printed every expected line (or exited); returns its stdout lines. */
-function runNode(args: string[], prints: readonly (string | RegExp)[], keepsRunning: boolean): Promise<{ lines: string[]; code: number | null; stderr: string }> {
+/** The expected lines that `lines` lacks: each must appear, in this order, others may come between. */
+function missingLines(lines: readonly string[], prints: readonly (string | RegExp)[]): (string | RegExp)[] {
+  const matches = (line: string, want: string | RegExp): boolean => (typeof want === 'string' ? line === want : want.test(line));
+  let at = 0;
+  return prints.filter((want) => {
+    while (at < lines.length && !matches(lines[at] as string, want)) at += 1;
+    if (at === lines.length) return true;
+    at += 1;
+    return false;
+  });
+}
+
+/** How an example's process ended, in words a failing test shows as they are. */
+const STOPPED_ON_MATCH = 'stopped once it printed every expected line';
+
+interface NodeRun {
+  readonly lines: string[];
+  readonly stderr: string;
+  /** `exited with code N`, STOPPED_ON_MATCH, or why it was killed. */
+  readonly ended: string;
+}
+
+/**
+ * Runs node with `args` until it exits; one that `keepsRunning` (a server) is stopped as soon as
+ * its stdout holds every line of `prints` in order (not merely as many lines: a log line before
+ * the expected ones must not stop it early), or killed after `boundMs`.
+ */
+function runNode(args: string[], prints: readonly (string | RegExp)[], keepsRunning: boolean, boundMs = 60_000): Promise<NodeRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
+    let stopped: string | undefined;
     const lines = (): string[] => out.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
-    const done = (code: number | null): void => {
-      clearTimeout(timer);
-      resolve({ lines: lines(), code, stderr });
+    const stop = (why: string, signal: NodeJS.Signals): void => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      child.kill(signal);
     };
     // A bound for a hung example, so that the test reports what it printed instead of timing out.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => stop(`killed after ${boundMs} ms, still running`, 'SIGKILL'), boundMs);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (keepsRunning && lines().length >= prints.length) child.kill('SIGTERM');
+      if (keepsRunning && missingLines(lines(), prints).length === 0) stop(STOPPED_ON_MATCH, 'SIGTERM');
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (code) => done(keepsRunning ? 0 : code));
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ lines: lines(), stderr, ended: stopped ?? (code === null ? `killed by ${signal}` : `exited with code ${code}`) });
+    });
   });
 }
+
+describe('a server example (keepsRunning) is stopped on the match', () => {
+  // A server that logs a line of its own before the expected ones, then keeps running.
+  const server = (printed: string[]): string[] => [
+    '-e',
+    `const lines = ${JSON.stringify(printed)}; lines.forEach((l, i) => setTimeout(() => console.log(l), 50 * i)); setInterval(() => {}, 1000);`,
+  ];
+
+  test('it runs on past a line that is not expected until the expected ones came', async () => {
+    const r = await runNode(server(['listening on 127.0.0.1:1', 'hello', '3 requests, eof']), ['hello', /^\d+ requests, eof$/], true);
+    expect(r).toEqual({ lines: ['listening on 127.0.0.1:1', 'hello', '3 requests, eof'], stderr: '', ended: STOPPED_ON_MATCH });
+  });
+
+  test('one that never prints the expected lines is reported, not taken for a match', async () => {
+    const r = await runNode(server(['listening on 127.0.0.1:1', 'goodbye']), ['hello'], true, 2_000);
+    expect(missingLines(r.lines, ['hello'])).toEqual(['hello']);
+    expect(r.ended).toBe('killed after 2000 ms, still running');
+  });
+});
 
 const runnable = blocks.filter((b) => EXAMPLES[b.key]?.run);
 
@@ -183,22 +234,20 @@ test.each(runnable.map((b) => [b.key, b.source] as const))('%s runs as written a
     const jest = require.resolve('jest/bin/jest', { paths: [ROOT] });
     const config = JSON.stringify({ rootDir: dir, testEnvironment: 'node', transform: {}, testMatch: ['**/example.test.js'] });
     const r = await runNode([jest, '--config', config, '--ci'], [], false);
-    expect({ code: r.code, failures: /Tests:.*failed/.test(r.stderr) ? r.stderr : '' }).toEqual({ code: 0, failures: '' });
+    expect({ ended: r.ended, failures: /Tests:.*failed/.test(r.stderr) ? r.stderr : '' }).toEqual({ ended: 'exited with code 0', failures: '' });
     expect(r.stderr).toMatch(/Tests: +(\d+ skipped, )?\d+ passed/);
     return;
   }
   const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   writeFileSync(join(dir, 'example.mjs'), js);
   const r = await runNode([join(dir, 'example.mjs')], run.prints, run.keepsRunning === true);
-  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-  // Each expected line appears, in this order (a terminal example also prints the echo of its input).
-  const matches = (line: string, want: string | RegExp): boolean => (typeof want === 'string' ? line === want : want.test(line));
-  let at = 0;
-  const missing = run.prints.filter((want) => {
-    while (at < r.lines.length && !matches(r.lines[at] as string, want)) at += 1;
-    if (at === r.lines.length) return true;
-    at += 1;
-    return false;
+  // Each expected line appears, in this order (a terminal example also prints the echo of its input);
+  // a server is stopped by us once they all did, anything else must exit by itself with 0.
+  const ended = run.keepsRunning ? STOPPED_ON_MATCH : 'exited with code 0';
+  expect({ missing: missingLines(r.lines, run.prints), ended: r.ended, stderr: r.stderr, printed: r.lines }).toEqual({
+    missing: [],
+    ended,
+    stderr: '',
+    printed: r.lines,
   });
-  expect({ missing, printed: r.lines }).toEqual({ missing: [], printed: r.lines });
 });

@@ -1,6 +1,7 @@
 import { connect, formatAddress, listen, parseAddress, type HvsockAddress } from '@flow/hvsock';
 import { ok, type Flow, type FlowError, type Result } from '@flow/core';
 import type { Endpoint, EndpointFamily, EndpointListener } from './endpoint';
+import { endpointListener } from './endpoint-listener';
 
 const ANY = 0xffffffff;
 
@@ -45,19 +46,7 @@ export const hvsockFamily: EndpointFamily = {
       listen: async (): Promise<Result<EndpointListener, FlowError>> => {
         const r = await listen(address);
         if (!r.ok) return r;
-        const l = r.value;
-        const listener: EndpointListener = {
-          uri: formatAddress(l.address),
-          address: l.address,
-          accept: (options) => l.accept(options),
-          close: () => l.close(),
-          get closedForAccept() {
-            return l.closedForAccept;
-          },
-          [Symbol.asyncIterator]: () => l[Symbol.asyncIterator](),
-          [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
-        };
-        return ok(listener);
+        return ok(endpointListener(formatAddress(r.value.address), r.value));
       },
     };
     return ok(endpoint);

@@ -1,6 +1,7 @@
 import { connect, formatEndpoint, listen, parseEndpoint } from '@flow/tcp';
 import { ok, type Flow, type FlowError, type Result } from '@flow/core';
 import type { Endpoint, EndpointFamily, EndpointListener } from './endpoint';
+import { endpointListener } from './endpoint-listener';
 
 /** `tcp://host:port`, `tcp://[v6]:port` and `unix:///path`, all from @flow/tcp. */
 export const tcpFamily: EndpointFamily = {
@@ -33,19 +34,7 @@ export const tcpFamily: EndpointFamily = {
           onRefused: onRefused && ((peer, reason) => onRefused(formatEndpoint(peer), reason)),
         });
         if (!r.ok) return r;
-        const l = r.value;
-        const listener: EndpointListener = {
-          uri: formatEndpoint(l.address),
-          address: l.address,
-          accept: (options) => l.accept(options),
-          close: () => l.close(),
-          get closedForAccept() {
-            return l.closedForAccept;
-          },
-          [Symbol.asyncIterator]: () => l[Symbol.asyncIterator](),
-          [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
-        };
-        return ok(listener);
+        return ok(endpointListener(formatEndpoint(r.value.address), r.value));
       },
     };
     return ok(endpoint);

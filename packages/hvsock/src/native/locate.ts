@@ -1,30 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve, sep } from 'node:path';
-import { err, ok, type FlowError, type Result } from '@flow/core';
-import { unsupportedError } from '../errors';
+import type { FlowError, Result } from '@flow/core';
+import { BUILD_FAILURE_NOTE, type AddonLocation } from '@flow/native-support';
+import { vsockAddon } from './addon';
 
-/** Where the addon file came from: shipped prebuilt in the package, or compiled on this machine. */
-export type AddonOrigin = 'prebuild' | 'build';
-
-/** Where the AF_VSOCK addon file is, and whether it was prebuilt or compiled here. */
-export interface AddonLocation {
-  /** The absolute path of the `.node` file. */
-  readonly path: string;
-  /** `prebuild` for prebuilds/<platform>-<arch>/, `build` for build/Release (or build/Debug). */
-  readonly origin: AddonOrigin;
-}
+export type { AddonLocation, AddonOrigin } from '@flow/native-support';
 
 /** The package's root, from src/native (under ts-jest) as from dist/native (installed). */
-export const packageRoot = resolve(__dirname, '..', '..');
+export const packageRoot = vsockAddon.packageRoot;
 
 /** Left by the build and install scripts when a source build failed: its one-line reason. */
-export const buildFailureNote = join('build', 'native-build-failure.txt');
-
-interface NodeGypBuild {
-  /** The addon file node-gyp-build would load (build/Release first, then prebuilds/); throws if none. */
-  resolve(dir: string): string;
-}
+export const buildFailureNote = BUILD_FAILURE_NOTE;
 
 /**
  * Finds the AF_VSOCK addon the way node-gyp-build does, without loading it. The error is an
@@ -36,30 +20,5 @@ export function locateVsockAddon(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
 ): Result<AddonLocation, FlowError> {
-  if (platform !== 'linux') return err(unsupportedError(`AF_VSOCK needs Linux; this is ${platform}`));
-  let path: string;
-  try {
-    const nodeGypBuild = createRequire(__filename)('node-gyp-build') as NodeGypBuild;
-    path = nodeGypBuild.resolve(root);
-  } catch (cause) {
-    return err(
-      unsupportedError(
-        `the native part of @flow/hvsock is missing: no prebuilt binary for ${platform}-${arch} (napi) and no source ` +
-          `build (${missingBuildReason(root)}); reinstall with python3, make and a C compiler available`,
-        cause,
-      ),
-    );
-  }
-  const origin: AddonOrigin = path.includes(`${sep}prebuilds${sep}`) ? 'prebuild' : 'build';
-  return ok({ path, origin });
-}
-
-function missingBuildReason(root: string): string {
-  try {
-    const note = readFileSync(join(root, buildFailureNote), 'utf8').trim();
-    if (note) return note;
-  } catch {
-    // no note: no build was tried here
-  }
-  return `${join('build', 'Release')} holds no addon`;
+  return vsockAddon.locate(root, platform, arch);
 }

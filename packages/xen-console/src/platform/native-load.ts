@@ -1,11 +1,7 @@
-import { createRequire } from 'node:module';
-import { err, ok, type FlowError, type Result } from '@flow/core';
-import { XEN_BINDING_FUNCTIONS, type XenBinding } from './native-binding';
-import { unsupportedError } from './native-errors';
-import { locateXenAddon, type AddonLocation } from './native-locate';
-
-let loaded: Result<XenBinding, FlowError> | undefined;
-let location: AddonLocation | undefined;
+import type { FlowError, Result } from '@flow/core';
+import type { AddonLocation } from '@flow/native-support';
+import type { XenBinding } from './native-binding';
+import { xenAddon } from './native-addon';
 
 /**
  * The Xen addon, loaded on first use (importing the package loads nothing native) and kept.
@@ -14,47 +10,15 @@ let location: AddonLocation | undefined;
  * devices) is a separate question: `xenDevicesAvailable`.
  */
 export function loadXenBinding(): Result<XenBinding, FlowError> {
-  if (loaded === undefined) {
-    const located = locateXenAddon();
-    if (!located.ok) {
-      loaded = located;
-    } else {
-      loaded = loadBindingAt(located.value);
-      if (loaded.ok) location = located.value;
-    }
-  }
-  return loaded;
+  return xenAddon.load();
 }
 
 /** Where the addon was loaded from (prebuilt or built here); undefined until a load succeeded. */
 export function xenBindingLocation(): AddonLocation | undefined {
-  return location;
+  return xenAddon.location();
 }
 
 /** Loads and checks the addon file at `location` (uncached: `loadXenBinding` is the entry point). */
-export function loadBindingAt({ path }: AddonLocation): Result<XenBinding, FlowError> {
-  let exported: unknown;
-  try {
-    // Node's own require: one copy of the addon per process, whoever asks for it.
-    exported = createRequire(__filename)(path);
-  } catch (cause) {
-    // Duck-typed: the error comes from Node's loader, maybe from another realm (a test runner's).
-    const message = (cause as { message?: unknown } | null)?.message;
-    const why = typeof message === 'string' ? message : String(cause);
-    return err(unsupportedError(`the native part of @flow/xen-console failed to load from ${path}: ${why}`, { cause }));
-  }
-  const missing = missingMembers(exported);
-  if (missing.length > 0) {
-    return err(unsupportedError(`the native part of @flow/xen-console at ${path} does not provide gntdev and evtchn (no ${missing.join(', ')})`));
-  }
-  // A frozen copy: nobody can swap a function of the binding that the package uses.
-  return ok(Object.freeze({ ...(exported as XenBinding) }));
-}
-
-function missingMembers(exported: unknown): string[] {
-  if (typeof exported !== 'object' || exported === null) return ['exports'];
-  const members = exported as Record<string, unknown>;
-  const missing: string[] = XEN_BINDING_FUNCTIONS.filter((name) => typeof members[name] !== 'function');
-  if (typeof members.constants !== 'object' || members.constants === null) missing.push('constants');
-  return missing;
+export function loadBindingAt(location: AddonLocation): Result<XenBinding, FlowError> {
+  return xenAddon.loadAt(location);
 }
