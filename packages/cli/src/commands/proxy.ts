@@ -44,10 +44,11 @@ export const proxyCommand: Command = {
   --no-fast-copy        copy in TypeScript only: by default, connections between two kernel sockets
                         (TCP, Unix) are copied by @flow/fast-copy's native engine, with the same
                         guarantees and less CPU per byte
-  --copy-mode MODE      how the native engine moves bytes: readwrite (default: read(2) into one 64 KiB
-                        buffer per direction, send(2) out) or splice (splice(2) through a kernel pipe:
-                        the bytes never enter the process, less CPU per byte, two more descriptors per
-                        direction)
+  --copy-mode MODE      how the native engine moves bytes: readwrite (default: read(2) into one 256 KiB
+                        buffer per direction, send(2) out) or splice (splice(2) through a 256 KiB kernel
+                        pipe: the bytes never enter the process, less CPU per byte here but the
+                        receiver's copy costs more; two more descriptors per direction; where the
+                        kernel refuses the pipe that size, that direction reads and writes)
   --verbose             say on stderr, in one line, whenever a connection cannot use the native
                         engine and falls back to the TypeScript copy (engine missing, not a socket, ...)
   --allow URI           the targets this proxy may reach, as Nitro Enclaves' vsock-proxy allowlist:
