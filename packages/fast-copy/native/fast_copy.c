@@ -33,8 +33,13 @@
     if ((call) != napi_ok) return NULL; \
   } while (0)
 
-/* Chunks moved per readiness event before yielding to the loop: other copies and JS get a turn. */
+/*
+ * Reads per readiness event before yielding to the loop, so that other copies and JS get a turn:
+ * at most ROUNDS_PER_WAKEUP, and no more once BYTES_PER_WAKEUP were read (with big buffers the
+ * byte bound keeps the loop's pause about 1 ms, as 16 reads of 64 KiB did).
+ */
 #define ROUNDS_PER_WAKEUP 16
+#define BYTES_PER_WAKEUP (1024 * 1024)
 #define MIN_BUFFER 1024
 #define MAX_BUFFER (16 * 1024 * 1024)
 
@@ -329,6 +334,7 @@ static void progress(copy_t* c) {
 static void pump(copy_t* c) {
   const char* read_call = c->pipe_w >= 0 ? "splice" : "read";
   const char* write_call = c->pipe_r >= 0 ? "splice" : "write";
+  size_t moved = 0;
   for (int round = 0;; round++) {
     while (pending(c) > 0) {
       ssize_t n = drain(c);
@@ -355,7 +361,7 @@ static void pump(copy_t* c) {
       }
       progress(c);
     }
-    if (round >= ROUNDS_PER_WAKEUP) {
+    if (round >= ROUNDS_PER_WAKEUP || moved >= BYTES_PER_WAKEUP) {
       watch_source(c); /* level-triggered: the loop calls again at once if more is there */
       return;
     }
@@ -378,6 +384,7 @@ static void pump(copy_t* c) {
       return;
     }
     c->reads++;
+    moved += (size_t)n;
     if (c->pipe_w >= 0) {
       c->in_pipe = (size_t)n;
     } else {
@@ -493,16 +500,26 @@ static int check_lent(int fd) {
   return 0;
 }
 
-/* Creates the pipe of splice mode, sized for one buffer. */
+/*
+ * Creates the pipe of splice mode, sized for one buffer: 0, -errno, or 1 when the kernel will not
+ * give the pipe that size. An unprivileged process gets EPERM above /proc/sys/fs/pipe-max-size and
+ * once its user's pipes hold /proc/sys/fs/pipe-user-pages-soft pages (new pipes then get two
+ * pages): splicing a few KiB per call would be far slower than reading and writing, so the caller
+ * copies with read/write instead.
+ */
 static int open_pipe(copy_t* c) {
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
   c->pipe_r = fds[0];
   c->pipe_w = fds[1];
-  /* Above /proc/sys/fs/pipe-max-size an unprivileged process gets EPERM: keep the default size. */
   fcntl(c->pipe_w, F_SETPIPE_SZ, (int)c->cap);
   int size = fcntl(c->pipe_w, F_GETPIPE_SZ);
-  if (size > 0) c->cap = (size_t)size;
+  if (size <= 0 || (size_t)size < c->cap) {
+    close_fd(&c->pipe_r);
+    close_fd(&c->pipe_w);
+    return 1;
+  }
+  c->cap = (size_t)size;
   return 0;
 }
 
@@ -546,10 +563,10 @@ static napi_value fast_copy_start(napi_env env, napi_callback_info info) {
   rc = 0;
   if ((c->src = fcntl((int)from, F_DUPFD_CLOEXEC, 0)) < 0 || (c->dst = fcntl((int)to, F_DUPFD_CLOEXEC, 0)) < 0) {
     rc = -errno;
-  } else if (use_splice) {
-    rc = open_pipe(c);
-  } else if ((c->buf = malloc(c->cap)) == NULL) {
-    rc = -ENOMEM;
+  } else {
+    if (use_splice) rc = open_pipe(c);
+    if (rc == 1) rc = 0; /* no pipe of that size: read/write instead */
+    if (rc == 0 && c->pipe_r < 0 && (c->buf = malloc(c->cap)) == NULL) rc = -ENOMEM;
   }
   if (rc == 0) {
     c->src_socket = is_socket(c->src);

@@ -4,7 +4,7 @@ import { startCopy, type CopyMode } from './start-copy';
 
 /** How `createFastCopyAccelerator` sets the engine up for every copy it runs. */
 export interface FastCopyAcceleratorOptions {
-  /** The one buffer in flight per direction (default 64 KiB). */
+  /** The one buffer in flight per direction (default 256 KiB, `DEFAULT_BUFFER_SIZE`). */
   readonly bufferSize?: number;
   /** Default `readwrite` (measured the faster on loopback TCP). */
   readonly mode?: CopyMode;

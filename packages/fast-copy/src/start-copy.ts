@@ -9,8 +9,12 @@ import { loadFastCopyBinding } from './native/load';
  */
 export type CopyMode = 'readwrite' | 'splice';
 
-/** The engine's one buffer in flight when `bufferSize` is not given: 64 KiB. */
-export const DEFAULT_BUFFER_SIZE = 64 * 1024;
+/**
+ * The engine's one buffer in flight when `bufferSize` is not given: 256 KiB. Measured on loopback
+ * TCP, a quarter of the system calls of 64 KiB and about a fifth less CPU per byte; only the
+ * pages a transfer touches are resident.
+ */
+export const DEFAULT_BUFFER_SIZE = 256 * 1024;
 /** The smallest `bufferSize` accepted: 1 KiB. */
 export const MIN_BUFFER_SIZE = 1024;
 /** The largest `bufferSize` accepted: 16 MiB. */
@@ -19,9 +23,10 @@ export const MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 /** How `startCopy` copies: buffer, mode, idle timeout, cancellation. */
 export interface FastCopyOptions {
   /**
-   * The one buffer in flight, in bytes (default 64 KiB): the most the engine holds at any time.
-   * In splice mode the pipe's size, which the kernel rounds to pages and caps for unprivileged
-   * processes at /proc/sys/fs/pipe-max-size (the default size is kept then).
+   * The one buffer in flight, in bytes (default 256 KiB): the most the engine holds at any time.
+   * In splice mode the pipe's size, which the kernel rounds up to pages; when it refuses that size
+   * (an unprivileged process above /proc/sys/fs/pipe-max-size, or whose pipes already hold
+   * /proc/sys/fs/pipe-user-pages-soft pages), the copy reads and writes as in `readwrite` mode.
    */
   readonly bufferSize?: number;
   /** Default `readwrite` (measured the faster on loopback TCP; see the README). */

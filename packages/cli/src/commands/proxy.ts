@@ -45,10 +45,11 @@ export const proxyCommand: Command = {
                         (TCP, Unix) are copied by @flow/fast-copy's native engine, with the same
                         guarantees and less CPU per byte (either way, a Unix-domain connection
                         that waits on a slow target learns within a second that its peer reset)
-  --copy-mode MODE      how the native engine moves bytes: readwrite (default: read(2) into one 64 KiB
-                        buffer per direction, send(2) out) or splice (splice(2) through a kernel pipe:
-                        the bytes never enter the process, less CPU per byte, two more descriptors per
-                        direction)
+  --copy-mode MODE      how the native engine moves bytes: readwrite (default: read(2) into one 256 KiB
+                        buffer per direction, send(2) out) or splice (splice(2) through a 256 KiB kernel
+                        pipe: the bytes never enter the process, less CPU per byte here but the
+                        receiver's copy costs more; two more descriptors per direction; where the
+                        kernel refuses the pipe that size, that direction reads and writes)
   --verbose             say on stderr, in one line, whenever a connection cannot use the native
                         engine and falls back to the TypeScript copy (engine missing, not a socket, ...)
   --allow URI           the targets this proxy may reach, as Nitro Enclaves' vsock-proxy allowlist:
