@@ -1049,8 +1049,15 @@ static port_reader* get_stream(napi_env env, napi_value value) {
   return unwrap_reader(env, value); /* NULL once closed */
 }
 
-/* streamRead(handle, target): bytes read (> 0), 0 at the end of the stream, or -errno (-EAGAIN: nothing queued). */
-static napi_value xen_stream_read(napi_env env, napi_callback_info info) {
+/*
+ * streamRead and streamWrite differ only in the syscall and in what the buffer is called in
+ * messages, so both are this one function.
+ */
+typedef enum { STREAM_READ, STREAM_WRITE } stream_direction;
+
+static napi_value stream_transfer(napi_env env, napi_callback_info info, stream_direction direction) {
+  const char* name = direction == STREAM_READ ? "target" : "source";
+  char message[64];
   napi_value argv[2];
   uint8_t* data;
   size_t length;
@@ -1062,31 +1069,26 @@ static napi_value xen_stream_read(napi_env env, napi_callback_info info) {
     napi_is_exception_pending(env, &pending);
     return pending ? NULL : int_result(env, -EBADF);
   }
-  if (!get_uint8_array(env, argv[1], "target", &data, &length)) return NULL;
-  if (length == 0) return throw_range(env, "target must hold at least one byte");
+  if (!get_uint8_array(env, argv[1], name, &data, &length)) return NULL;
+  if (length == 0) {
+    snprintf(message, sizeof message, "%s must hold at least one byte", name);
+    return throw_range(env, message);
+  }
   if (stream->fd < 0) return int_result(env, -EBADF);
-  do n = read(stream->fd, data, length); while (n < 0 && errno == EINTR);
+  do {
+    n = direction == STREAM_READ ? read(stream->fd, data, length) : write(stream->fd, data, length);
+  } while (n < 0 && errno == EINTR);
   return n < 0 ? errno_result(env) : int_result(env, n);
+}
+
+/* streamRead(handle, target): bytes read (> 0), 0 at the end of the stream, or -errno (-EAGAIN: nothing queued). */
+static napi_value xen_stream_read(napi_env env, napi_callback_info info) {
+  return stream_transfer(env, info, STREAM_READ);
 }
 
 /* streamWrite(handle, source): bytes written (> 0, maybe fewer than given) or -errno (-EAGAIN: try when writable). */
 static napi_value xen_stream_write(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* data;
-  size_t length;
-  ssize_t n;
-  if (!get_args(env, info, 2, argv)) return NULL;
-  port_reader* stream = get_stream(env, argv[0]);
-  if (stream == NULL) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    return pending ? NULL : int_result(env, -EBADF);
-  }
-  if (!get_uint8_array(env, argv[1], "source", &data, &length)) return NULL;
-  if (length == 0) return throw_range(env, "source must hold at least one byte");
-  if (stream->fd < 0) return int_result(env, -EBADF);
-  do n = write(stream->fd, data, length); while (n < 0 && errno == EINTR);
-  return n < 0 ? errno_result(env) : int_result(env, n);
+  return stream_transfer(env, info, STREAM_WRITE);
 }
 
 /* streamPoll(handle, events): what to wait for next (UV_READABLE 1 | UV_WRITABLE 2; 0 stops). 0 or -errno. */
