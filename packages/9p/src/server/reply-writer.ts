@@ -121,7 +121,12 @@ export class ReplyWriter {
     return this.pool.pop() ?? Buffer.allocUnsafeSlow(msize);
   }
 
-  /** Returns to the pool the lent buffers the flow has let go of (their bytes were flushed). */
+  /**
+   * Returns to the pool the lent buffers the flow has let go of: by the contract of
+   * `FlowStats.bytesFlushed`, bytes counted there have left the process, so the transport no
+   * longer reads the buffer that held them (the session is the flow's only writer, so this
+   * writer's byte count and the flow's agree).
+   */
   private reclaim(): void {
     const flushed = this.flow.stats.bytesFlushed;
     if (flushed === undefined) {
