@@ -1,4 +1,4 @@
-import { SLOW_SYNC_READ_MS, SyncReadGuard } from '../src/fs/sync-read-guard';
+import { SLOW_READ_WINDOW, SLOW_SYNC_READ_MS, SyncReadGuard } from '../src/fs/sync-read-guard';
 
 /** A guard on a clock the test moves by hand. */
 function guarded(maxBytes: number): { guard: SyncReadGuard; clock: { t: number } } {
@@ -27,15 +27,28 @@ test('fast reads keep the synchronous path', () => {
   expect(guard.allows(8192)).toBe(true);
 });
 
-test('a slow read sends reads to the thread pool for a pause that doubles while slow reads go on, and is forgiven after a quiet spell', () => {
+test('a lone slow read among fast ones (the scheduler, not the disk) keeps the synchronous path', () => {
   const { guard, clock } = guarded(65536);
+  for (let round = 0; round < 5; round++) {
+    read(guard, clock, SLOW_SYNC_READ_MS + 10);
+    expect(guard.paused).toBe(false);
+    for (let i = 0; i < SLOW_READ_WINDOW; i++) read(guard, clock, 0.01);
+  }
+  expect(guard.allows(8192)).toBe(true);
+});
+
+test('a second slow read within the window sends reads to the thread pool for a pause that doubles while slow reads go on, and is forgiven after a quiet spell', () => {
+  const { guard, clock } = guarded(65536);
+  read(guard, clock, SLOW_SYNC_READ_MS + 1);
+  for (let i = 0; i < SLOW_READ_WINDOW - 2; i++) read(guard, clock, 0.01);
+  expect(guard.allows(8192)).toBe(true);
   read(guard, clock, SLOW_SYNC_READ_MS + 1);
   expect(guard.allows(8192)).toBe(false);
   clock.t += 999;
   expect(guard.allows(8192)).toBe(false);
   clock.t += 1;
   expect(guard.allows(8192)).toBe(true);
-  // Slow again: twice as long this time.
+  // Slow again at once (the disk still misses): twice as long this time.
   read(guard, clock, SLOW_SYNC_READ_MS + 1);
   clock.t += 1999;
   expect(guard.allows(8192)).toBe(false);

@@ -41,6 +41,8 @@ export type { DescriptorLending, FlowDriver, InboundPort, CreateFlowOptions } fr
 export { deferred, raceSignal, raceTimeout, sleep } from './deferred';
 export type { Deferred } from './deferred';
 export { copy } from './copy';
+export { syncIoOf } from './sync-io';
+export type { SyncIo } from './sync-io';
 export type { CopyOptions, CopyOutcome, CopyResult } from './copy';
 export { installCopyAccelerator, installedCopyAccelerator } from './accelerator';
 export type { AcceleratedCopy, AcceleratedCopyEnd, AcceleratedCopyOptions, CopyAccelerator } from './accelerator';

@@ -1,12 +1,17 @@
 import type { Flow, ReadResult, WriteResult } from './flow';
 
 /**
- * Internal: flows made by `createFlow` can answer a read or a write without a promise when the
- * outcome is known at once. `copy` uses it to move a buffered chunk without a microtask per step;
- * everything else goes through the promises of the `Flow` interface.
+ * Flows made by `createFlow` can answer a read or a write without a promise when the outcome is
+ * known at once. `copy` uses it to move a buffered chunk without a microtask per step, and a
+ * protocol server (`@flow/9p`) to decode every request of one socket read in one go; everything
+ * else goes through the promises of the `Flow` interface.
  */
 export const SYNC_IO = Symbol('flow.syncIo');
 
+/**
+ * The synchronous face of a flow (see {@link syncIoOf}): reads that are answered at once and a
+ * callback when one would be, for hot loops where a promise per chunk costs more than the work.
+ */
 export interface SyncIo {
   /**
    * A read that completes without waiting: what `read()` would resolve with, or undefined when
@@ -22,7 +27,10 @@ export interface SyncIo {
   writeNow(chunk: Uint8Array, signal: AbortSignal | undefined): WriteResult | Promise<WriteResult>;
 }
 
-/** The flow's synchronous face, if it has one. */
+/**
+ * The flow's synchronous face, if it has one (flows of `createFlow`, and wrappers that read and
+ * write by plain delegation); undefined otherwise, and then only the promises of `Flow` serve.
+ */
 export function syncIoOf(flow: Flow): SyncIo | undefined {
   return (flow as { [SYNC_IO]?: SyncIo })[SYNC_IO];
 }

@@ -177,6 +177,13 @@ export interface OpenFile {
   readInto?(offset: number, into: Uint8Array): FsResult<number> | Promise<FsResult<number>>;
   /** Writes `data` at `offset` (or at the end if opened for append); resolves with bytes written. */
   write(offset: number, data: Uint8Array, signal: AbortSignal): Promise<FsResult<number>>;
+  /**
+   * Optional, preferred by the server when present: `write` for writes that always finish
+   * promptly (an in-memory file, a sink), which may complete synchronously (the reply then goes
+   * out at once, with no promise and no AbortSignal made for it). It is not cancellable: a
+   * Tflush waits for it. A file whose writes may wait (a stream) leaves it out.
+   */
+  writeNow?(offset: number, data: Uint8Array): FsResult<number> | Promise<FsResult<number>>;
   /** Optional: flushes the file's data to stable storage (Tfsync); absent, Tfsync succeeds doing nothing. */
   fsync?(): Promise<FsResult<void>>;
   /** Releases the file; called once, when its fid is clunked or the connection ends. */

@@ -29,9 +29,10 @@ export interface ExportOptions {
    * read (pread) on the event loop instead of a round trip through Node's thread pool. From the
    * page cache that is several times cheaper (no thread hand-off per request, which is what a
    * client with one read in flight waits for), but while the read runs the event loop waits too.
-   * So each one is timed, and one slower than a cache hit (the disk answered) sends reads back to
-   * the thread pool for a pause that doubles while it keeps happening (see SyncReadGuard): a slow
-   * disk stalls the other connections for one read per pause, not per request. A read that never
+   * So each one is timed, and two slower than a cache hit (the disk answered) within a few dozen
+   * reads send reads back to the thread pool for a pause that doubles while it keeps happening
+   * (see SyncReadGuard; a lone slow read is taken for the scheduler's doing on a busy machine): a
+   * slow disk stalls the other connections for two reads per pause, not per request. A read that never
    * returns (a hung network filesystem) would still stall the process: export such a tree with 0.
    * Default 65536 (every read at diod's default msize); 0: always the thread pool. Data is never
    * cached or read ahead by the server either way.

@@ -4,7 +4,11 @@
 // every other connection of the process waits too. So every synchronous read is timed, and one
 // that took long (the data was not cached: a slow or busy disk) sends reads back to the thread
 // pool for a while, doubling the pause each time it happens again: a slow disk costs the other
-// connections at most one slow read per pause, not one per request.
+// connections at most two slow reads per pause, not one per request. Two, because one slow
+// read alone proves little on a busy machine: the scheduler may have run other processes in the
+// middle of a page-cache read. That happens to one read in thousands; a disk that misses its
+// cache is slow far more often, so it is a second slow read among the next few dozen that pauses.
+
 
 /** A synchronous read slower than this (ms) means the disk, not the cache, answered. */
 export const SLOW_SYNC_READ_MS = 4;
@@ -12,11 +16,16 @@ export const SLOW_SYNC_READ_MS = 4;
 const FIRST_PAUSE_MS = 1000;
 /** The longest pause (ms). */
 const MAX_PAUSE_MS = 60_000;
+/** A slow read pauses when another slow read came at most this many synchronous reads before. */
+export const SLOW_READ_WINDOW = 64;
 
 /** Decides, read by read, whether a read may run synchronously; shared by one export's files. */
 export class SyncReadGuard {
   private pausedUntil = 0;
   private pauseMs = FIRST_PAUSE_MS;
+  /** Synchronous reads timed so far, and the number of the last slow one (-Infinity: none). */
+  private reads = 0;
+  private lastSlow = -Infinity;
 
   /**
    * `maxBytes`: reads larger than this always use the thread pool (0: all do).
@@ -41,7 +50,12 @@ export class SyncReadGuard {
   /** Records how long a synchronous read that began at `started` took. */
   done(started: number): void {
     const now = this.now();
+    this.reads++;
     if (now - started > SLOW_SYNC_READ_MS) {
+      // A lone slow read among many fast ones is the scheduler's doing, not the disk's.
+      const lone = this.reads - this.lastSlow > SLOW_READ_WINDOW;
+      this.lastSlow = this.reads;
+      if (lone) return;
       this.pausedUntil = now + this.pauseMs;
       this.pauseMs = Math.min(this.pauseMs * 2, MAX_PAUSE_MS);
     } else if (this.pausedUntil !== 0 && now >= this.pausedUntil + this.pauseMs) {

@@ -2,7 +2,7 @@
 // only its header filled in), handed to the flow in order, and held against the connection's
 // memory account until the flow has taken it, so that a client that does not read its replies
 // makes the session stop reading requests rather than make the server hold ever more.
-import { type Flow, FlowError } from '@flow/core';
+import { type Flow, FlowError, type SyncIo, syncIoOf, type WriteResult } from '@flow/core';
 import { encode } from '../wire/codec';
 import { type Dialect, RREAD_HEADER } from '../wire/constants';
 import type { Message, Reply } from '../wire/types';
@@ -36,6 +36,14 @@ export class ReplyWriter {
   /** Free Rread buffers, each `poolSize` bytes (the negotiated msize). */
   private pool: Buffer[] = [];
   private poolSize = 0;
+  /**
+   * Rread buffers the flow took (a transfer write) but may still hold, oldest first, each with
+   * the count of bytes written through the flow once it was: free again when the flow's
+   * `bytesFlushed` has reached that count.
+   */
+  private lent: { buffer: Buffer; end: number }[] = [];
+  /** The flow's synchronous face: a reply the flow takes at once settles without a promise. */
+  private readonly sync: SyncIo | undefined;
 
   constructor(
     private readonly flow: Flow,
@@ -43,7 +51,9 @@ export class ReplyWriter {
     private readonly trace: ((direction: 'in' | 'out', message: Message) => void) | undefined,
     /** Called whenever a write completes (the session may read on). */
     private readonly onWritten: () => void,
-  ) {}
+  ) {
+    this.sync = syncIoOf(flow);
+  }
 
   /** Encodes and writes `reply` in `dialect`. */
   send(reply: Reply, dialect: Dialect): void {
@@ -74,7 +84,12 @@ export class ReplyWriter {
       this.bytesWritten += buf.length;
       // The encoded frame is this writer's alone and never touched again: the flow may keep it
       // (`transfer`), so the write settles once the transport queued it, not after a callback.
-      written = this.flow.write(buf, { transfer: true });
+      const now = this.sync ? this.sync.writeNow(buf, undefined) : this.flow.write(buf, { transfer: true });
+      if (!(now instanceof Promise)) {
+        this.settled(now);
+        return;
+      }
+      written = now;
     }
     this.inWrite++;
     // A reply waiting to be written is held memory: charged until the flow has taken it.
@@ -90,13 +105,38 @@ export class ReplyWriter {
     });
   }
 
+  /** A write that settled at once: nothing was held, only a failure to remember. */
+  private settled(r: WriteResult): void {
+    if (!r.ok && !this.failure) this.failure = r.error ?? new FlowError('io', 'write failed');
+  }
+
   /** A buffer for one Rread frame of up to `msize` bytes, from the pool when one is free. */
   takeBuffer(msize: number): Buffer {
     if (this.poolSize !== msize) {
       this.pool = [];
+      this.lent = [];
       this.poolSize = msize;
     }
+    if (this.pool.length === 0 && this.lent.length > 0) this.reclaim();
     return this.pool.pop() ?? Buffer.allocUnsafeSlow(msize);
+  }
+
+  /**
+   * Returns to the pool the lent buffers the flow has let go of: by the contract of
+   * `FlowStats.bytesFlushed`, bytes counted there have left the process, so the transport no
+   * longer reads the buffer that held them (the session is the flow's only writer, so this
+   * writer's byte count and the flow's agree).
+   */
+  private reclaim(): void {
+    const flushed = this.flow.stats.bytesFlushed;
+    if (flushed === undefined) {
+      // The flow does not say when it lets go: lent buffers are never reused.
+      this.lent = [];
+      return;
+    }
+    let i = 0;
+    while (i < this.lent.length && this.lent[i]!.end <= flushed) this.release(this.lent[i++]!.buffer);
+    if (i > 0) this.lent.splice(0, i);
   }
 
   /** Returns a buffer from `takeBuffer` to the pool (kept only while the pool is small). */
@@ -127,10 +167,32 @@ export class ReplyWriter {
     b.writeUInt16LE(tag, 5);
     b.writeUInt32LE(frame.length - RREAD_HEADER, 7);
     this.bytesWritten += frame.length;
+    const view = b.subarray(0, frame.length);
+    if (this.sync && !this.failure) {
+      // Handed over for good (a transfer): a socket usually takes it at once, with no promise;
+      // the buffer comes back to the pool once the flow reports its bytes flushed.
+      const now = this.sync.writeNow(view, undefined);
+      if (!(now instanceof Promise)) {
+        this.settled(now);
+        if (now.ok && this.lent.length < POOL_KEEP) this.lent.push({ buffer: b, end: this.bytesWritten });
+        return;
+      }
+      this.inWrite++;
+      this.account.charge(b.length);
+      this.queuedBytes += b.length;
+      void now.then((r) => {
+        this.account.release(b.length);
+        this.queuedBytes -= b.length;
+        this.settled(r);
+        this.inWrite--;
+        this.onWritten();
+      });
+      return;
+    }
     this.inWrite++;
     this.account.charge(b.length);
     this.queuedBytes += b.length;
-    void this.flow.write(b.subarray(0, frame.length)).then((r) => {
+    void this.flow.write(view).then((r) => {
       this.account.release(b.length);
       this.queuedBytes -= b.length;
       if (r.ok) this.release(b);
