@@ -1,12 +1,22 @@
 // Splice mode when the kernel will not give the pipe the buffer's size: the copy reads and writes
-// instead of splicing a few KiB per call. Only unprivileged processes are refused (root may size
-// pipes beyond /proc/sys/fs/pipe-max-size), so the copy runs in a child process, as nobody when
-// the tests run as root.
+// instead of splicing a few KiB per call. Only processes without CAP_SYS_RESOURCE are refused
+// (such a process may size pipes beyond /proc/sys/fs/pipe-max-size), so when the tests hold it
+// the copy runs in a child process with that one capability dropped by util-linux's setpriv:
+// the same user still, so that it can read a checkout another user may not (a clone in a
+// private temporary directory).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dist = join(__dirname, '..', 'dist');
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? 'setpriv';
+const CAP_SYS_RESOURCE = 24n;
+
+/** Whether this process may size pipes past pipe-max-size (its effective capability set). */
+function holdsSysResource(): boolean {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  return line !== undefined && ((BigInt(`0x${line.split(/\s+/)[1]}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
 
 /** Runs a splice-mode copy of `bytes` in an unprivileged child; what it saw, as JSON. */
 function spliceInChild(bufferSize: number, bytes: number): Promise<{ engineFds: number; outcome: string; copied: number; received: number; intact: boolean }> {
@@ -47,8 +57,9 @@ function spliceInChild(bufferSize: number, bytes: number): Promise<{ engineFds: 
       process.stdout.write(JSON.stringify({ engineFds, outcome: result.outcome, copied: result.bytes, received: received.length, intact: received.equals(sent) }));
       for (const s of [a.near, a.far, b.near, b.far]) s.destroy();
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  const child = spawn(process.execPath, ['-e', script, String(bufferSize), String(bytes)], { ...asNobody, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = [process.execPath, '-e', script, String(bufferSize), String(bytes)];
+  const command = holdsSysResource() ? [SETPRIV, '--inh-caps=-sys_resource', '--bounding-set=-sys_resource', ...node] : node;
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let errors = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
