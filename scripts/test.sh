@@ -19,4 +19,5 @@ fi
 "${PNPM[@]}" install --frozen-lockfile
 # One package's tests at a time: they use real sockets, processes and the machine's cores, and
 # each jest run already spreads over the cores by itself.
-"${PNPM[@]}" exec turbo run build typecheck lint test --output-logs=full --concurrency=1
+# --continue: a failing package does not stop the others, so the summary counts every test.
+"${PNPM[@]}" exec turbo run build typecheck lint test --output-logs=full --concurrency=1 --continue
