@@ -3,23 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './child';
 import { startFlowProxy } from './hvsock-flow-cli';
-import { measurePaths, type LoadClients, type MeasuredPath, type ProxyRow } from './hvsock-measure';
+import { measurePaths, type LoadClients, type MeasuredPath, type ProxyBenchOptions, type ProxyRow } from './hvsock-measure';
 import { formatProxyTable } from './hvsock-table';
 import { startLoopbackPeer, type PeerProcess } from './loopback-peer';
 import type { BulkReply, PingReply } from './protocol';
-import { findSocat } from './socat';
+import { findSocat, socatSkipReason } from './socat';
 
-export interface HybridBenchOptions {
-  /** Bytes one bulk transfer pushes through a single connection. */
-  readonly bytes: number;
-  readonly chunkSize: number;
-  /** Measured bulk runs per path (best-of) and ping rounds. */
-  readonly runs: number;
-  /** 1-byte round trips per path. */
-  readonly pings: number;
-  readonly verify?: boolean;
-  readonly noSocat?: boolean;
-  readonly noWarmup?: boolean;
+export interface HybridBenchOptions extends ProxyBenchOptions {
   /** Write a CPU profile of the flow proxy here (`node --cpu-prof`). */
   readonly profileDir?: string;
 }
@@ -68,7 +58,7 @@ export async function runHybridBench(options: HybridBenchOptions, log: (line: st
         withChildren: true,
       });
     } else {
-      const why = options.noSocat ? 'left out (no-socat)' : 'skipped: socat is not installed (apt-get install -y socat)';
+      const why = socatSkipReason(options.noSocat);
       skipped.push({ name: 'socat', note: why, skipped: why });
     }
 

@@ -23,6 +23,20 @@ export interface MeasuredPath {
   readonly withChildren: boolean;
 }
 
+/** What the proxy sections (`unix`, `hybrid`, `vsock`) are told: the same knobs for each. */
+export interface ProxyBenchOptions {
+  /** Bytes one bulk transfer pushes through a single connection. */
+  readonly bytes: number;
+  readonly chunkSize: number;
+  /** Measured bulk runs per path (best-of) and ping rounds. */
+  readonly runs: number;
+  /** 1-byte round trips per path. */
+  readonly pings: number;
+  readonly verify?: boolean;
+  readonly noSocat?: boolean;
+  readonly noWarmup?: boolean;
+}
+
 export interface MeasureOptions {
   readonly bytes: number;
   readonly chunkSize: number;

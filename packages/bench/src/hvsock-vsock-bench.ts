@@ -3,19 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runUml, umlMissing, umlModuleDir, UML_GUEST_DIR } from '@flow/uml';
 import { entryPoint } from './child';
-import type { ProxyRow } from './hvsock-measure';
+import type { ProxyBenchOptions, ProxyRow } from './hvsock-measure';
 import { formatProxyTable } from './hvsock-table';
 import type { VsockGuestOptions, VsockGuestResults } from './hvsock-vsock-guest-types';
 
-export interface VsockBenchOptions {
-  /** Bytes one bulk transfer pushes through a single connection (smaller than on the host: every syscall of the guest is slow). */
-  readonly bytes: number;
-  readonly chunkSize: number;
-  readonly runs: number;
-  readonly pings: number;
-  readonly verify?: boolean;
-  readonly noSocat?: boolean;
-  readonly noWarmup?: boolean;
+/** `bytes` is smaller than on the host by default: every syscall of the guest is slow. */
+export interface VsockBenchOptions extends ProxyBenchOptions {
   /** Write a CPU profile of the flow proxy (run in the guest) here. */
   readonly profileDir?: string;
   /** The guest's memory. Default 1536M. */

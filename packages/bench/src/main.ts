@@ -1,6 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { formatCoreBench, runCoreBench } from './core-bench';
 import { formatHybridBench, runHybridBench } from './hvsock-hybrid-bench';
+import type { ProxyBenchOptions } from './hvsock-measure';
 import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
 import { formatNinepBench, runNinepBench } from './ninep-bench';
 import { formatNinepCampaign, runNinepCampaign } from './ninep-campaign';
@@ -35,6 +36,15 @@ async function main(): Promise<void> {
     return;
   }
   const settings = new Settings(argv, process.env);
+  // The knobs every proxy section (unix, hybrid, vsock) shares; only the transfer size differs.
+  const proxyBench = (bytesSetting: string, defaultBytes: number): ProxyBenchOptions => ({
+    bytes: settings.size(bytesSetting, defaultBytes),
+    chunkSize: settings.size('tcp-chunk', 64 * KIB),
+    runs: settings.count('runs', 3),
+    pings: settings.count('pings', 20000),
+    verify: settings.flag('verify'),
+    noSocat: settings.flag('no-socat'),
+  });
   const all = chosen.length === 0;
   const verbose = settings.flag('verbose');
   const log = (line: string): void => {
@@ -74,28 +84,13 @@ async function main(): Promise<void> {
   }
   // Unix-domain sockets bridged to TCP, both ways: flow proxy (both paths), the naive proxy, socat.
   if (all || chosen.includes('unix')) {
-    const result = await runUnixBench(
-      {
-        bytes: settings.size('unix-bytes', 2 * GIB),
-        chunkSize: settings.size('tcp-chunk', 64 * KIB),
-        runs: settings.count('runs', 3),
-        pings: settings.count('pings', 20000),
-        verify: settings.flag('verify'),
-        noSocat: settings.flag('no-socat'),
-      },
-      log,
-    );
+    const result = await runUnixBench(proxyBench('unix-bytes', 2 * GIB), log);
     console.log(`\n${formatUnixBench(result)}`);
   }
   if (all || chosen.includes('hybrid')) {
     const result = await runHybridBench(
       {
-        bytes: settings.size('hvsock-bytes', 2 * GIB),
-        chunkSize: settings.size('tcp-chunk', 64 * KIB),
-        runs: settings.count('runs', 3),
-        pings: settings.count('pings', 20000),
-        verify: settings.flag('verify'),
-        noSocat: settings.flag('no-socat'),
+        ...proxyBench('hvsock-bytes', 2 * GIB),
         profileDir: settings.text('profile-dir'),
       },
       log,
@@ -105,12 +100,7 @@ async function main(): Promise<void> {
   if (all || chosen.includes('vsock')) {
     const result = await runVsockBench(
       {
-        bytes: settings.size('vsock-bytes', 512 * MIB),
-        chunkSize: settings.size('tcp-chunk', 64 * KIB),
-        runs: settings.count('runs', 3),
-        pings: settings.count('pings', 20000),
-        verify: settings.flag('verify'),
-        noSocat: settings.flag('no-socat'),
+        ...proxyBench('vsock-bytes', 512 * MIB),
         profileDir: settings.text('profile-dir'),
       },
       log,

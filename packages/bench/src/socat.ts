@@ -7,6 +7,11 @@ export function findSocat(): string | undefined {
 
 export type SocatProxy = PeerProcess;
 
+/** Why a section's socat row is empty: left out on request, or socat missing. */
+export function socatSkipReason(noSocat: boolean | undefined): string {
+  return noSocat ? 'left out (no-socat)' : 'skipped: socat is not installed (apt-get install -y socat)';
+}
+
 /** `socat TCP-LISTEN:p,bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:upstream`, once it accepts. */
 export function startSocat(binary: string, upstreamPort: number): Promise<SocatProxy> {
   return startLoopbackPeer(binary, (port) => [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:127.0.0.1:${upstreamPort}`], {

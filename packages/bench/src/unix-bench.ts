@@ -3,25 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './child';
 import { startFlowProxy } from './hvsock-flow-cli';
-import { measurePaths, type LoadClients, type MeasuredPath, type ProxyRow } from './hvsock-measure';
+import { measurePaths, type LoadClients, type MeasuredPath, type ProxyBenchOptions, type ProxyRow } from './hvsock-measure';
 import type { PeerProcess } from './loopback-peer';
 import type { BulkReply, PingReply } from './protocol';
-import { findSocat, startSocatFromUnix, startSocatToUnix } from './socat';
+import { findSocat, socatSkipReason, startSocatFromUnix, startSocatToUnix } from './socat';
 import { spreadPercent } from './summary';
 import { fixed, markdownTable, ratio } from './table';
 
-export interface UnixBenchOptions {
-  /** Bytes one bulk transfer pushes through a single connection. */
-  readonly bytes: number;
-  readonly chunkSize: number;
-  /** Measured bulk runs per path (best-of) and ping rounds. */
-  readonly runs: number;
-  /** 1-byte round trips per path. */
-  readonly pings: number;
-  readonly verify?: boolean;
-  readonly noSocat?: boolean;
-  readonly noWarmup?: boolean;
-}
+export type UnixBenchOptions = ProxyBenchOptions;
 
 /** Which way the bytes cross between the two kinds of socket. */
 export type UnixDirection = 'tcp-to-unix' | 'unix-to-tcp';
@@ -69,7 +58,7 @@ export async function runUnixBench(options: UnixBenchOptions, log: (line: string
       ping: (r) => child.request<PingReply>(r, 130_000),
     };
     const socat = options.noSocat ? undefined : findSocat();
-    const socatSkipped = options.noSocat ? 'left out (no-socat)' : 'skipped: socat is not installed (apt-get install -y socat)';
+    const socatSkipped = socatSkipReason(options.noSocat);
     const measure = { ...options, warmupBytes: options.noWarmup ? 0 : WARMUP_BYTES, cpu: true };
     const started = (p: PeerProcess): PeerProcess => {
       running.push(p);
