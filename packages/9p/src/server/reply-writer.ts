@@ -59,7 +59,7 @@ export class ReplyWriter {
   send(reply: Reply, dialect: Dialect): void {
     if (this.sessionEnded && this.failure) return;
     traceSafely(this.trace, 'out', reply);
-    let written: Promise<{ ok: boolean; error?: FlowError }>;
+    let written: Promise<WriteResult>;
     if (reply.type === 'Rread' && reply.data.length >= 1024) {
       // Bulk data goes out as header + payload view, without copying it into one frame.
       const head = Buffer.allocUnsafe(RREAD_HEADER);
@@ -91,15 +91,23 @@ export class ReplyWriter {
       }
       written = now;
     }
+    this.hold(written, reply.type === 'Rread' ? RREAD_HEADER + reply.data.length : 64);
+  }
+
+  /**
+   * A reply waiting to be written is held memory: `bytes` stay charged to the connection's
+   * account until `written` settles; then a failure is remembered, `whenOk` runs after a
+   * success, and the session may read on.
+   */
+  private hold(written: Promise<WriteResult>, bytes: number, whenOk?: () => void): void {
     this.inWrite++;
-    // A reply waiting to be written is held memory: charged until the flow has taken it.
-    const queued = reply.type === 'Rread' ? RREAD_HEADER + reply.data.length : 64;
-    this.account.charge(queued);
-    this.queuedBytes += queued;
+    this.account.charge(bytes);
+    this.queuedBytes += bytes;
     void written.then((r) => {
-      if (!r.ok && !this.failure) this.failure = r.error ?? new FlowError('io', 'write failed');
-      this.account.release(queued);
-      this.queuedBytes -= queued;
+      this.account.release(bytes);
+      this.queuedBytes -= bytes;
+      this.settled(r);
+      if (r.ok) whenOk?.();
       this.inWrite--;
       this.onWritten();
     });
@@ -177,29 +185,10 @@ export class ReplyWriter {
         if (now.ok && this.lent.length < POOL_KEEP) this.lent.push({ buffer: b, end: this.bytesWritten });
         return;
       }
-      this.inWrite++;
-      this.account.charge(b.length);
-      this.queuedBytes += b.length;
-      void now.then((r) => {
-        this.account.release(b.length);
-        this.queuedBytes -= b.length;
-        this.settled(r);
-        this.inWrite--;
-        this.onWritten();
-      });
+      this.hold(now, b.length);
       return;
     }
-    this.inWrite++;
-    this.account.charge(b.length);
-    this.queuedBytes += b.length;
-    void this.flow.write(view).then((r) => {
-      this.account.release(b.length);
-      this.queuedBytes -= b.length;
-      if (r.ok) this.release(b);
-      // After a failed write the flow may still hold the buffer: it is not reused.
-      else if (!this.failure) this.failure = r.error ?? new FlowError('io', 'write failed');
-      this.inWrite--;
-      this.onWritten();
-    });
+    // After a failed write the flow may still hold the buffer: it is reused only after a success.
+    this.hold(this.flow.write(view), b.length, () => this.release(b));
   }
 }
