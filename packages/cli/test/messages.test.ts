@@ -5,17 +5,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { families, parseEndpoint } from '../src/endpoints/registry';
 import { UsageError } from '../src/usage-error';
-import { killAllFlows, runFlow, startFlow } from './support/flow-process';
+import { runFlow, startFlow } from './support/flow-process';
 import { connectTcp, TcpPeer } from './support/tcp-peer';
+import { closedAfterEach } from './support/cleanup';
 
-const peers: TcpPeer[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await killAllFlows();
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const { peers, sockets } = closedAfterEach();
 
 function occurrences(text: string, phrase: string): number {
   return text.split(phrase).length - 1;

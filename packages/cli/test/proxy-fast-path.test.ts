@@ -2,18 +2,11 @@
 // 1000 connections hash-checked, every connection on the path asked for, and the proxy's
 // descriptors (sockets, and the engine's duplicates) back to where they were.
 import { readdirSync } from 'node:fs';
-import net from 'node:net';
 import { connectTcp, echo, readAll, randomData, sha256, TcpPeer } from './support/tcp-peer';
-import { killAllFlows, runFlow, startFlow } from './support/flow-process';
+import { runFlow, startFlow } from './support/flow-process';
+import { closedAfterEach } from './support/cleanup';
 
-const peers: TcpPeer[] = [];
-const clients: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await killAllFlows();
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const { peers, sockets: clients } = closedAfterEach();
 
 function portOf(uri: string): number {
   return Number(/:(\d+)$/.exec(uri)?.[1]);

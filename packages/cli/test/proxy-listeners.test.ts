@@ -1,15 +1,8 @@
-import type net from 'node:net';
 import { connectTcp, echo, readAll, TcpPeer } from './support/tcp-peer';
-import { killAllFlows, startFlow } from './support/flow-process';
+import { startFlow } from './support/flow-process';
+import { closedAfterEach } from './support/cleanup';
 
-const peers: TcpPeer[] = [];
-const clients: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await killAllFlows();
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const { peers, sockets: clients } = closedAfterEach();
 
 test('flow proxy with 40 live connections prints no MaxListenersExceededWarning', async () => {
   const peer = new TcpPeer(echo);

@@ -3,17 +3,11 @@
 // exactly one of the `--max-connections` slots and nothing else: real clients are served beside
 // them, and with `--idle-timeout` the silent ones give their slots back.
 import net from 'node:net';
-import { killAllFlows, startFlow } from './support/flow-process';
+import { startFlow } from './support/flow-process';
 import { connectTcp, echo, randomData, readAll, sha256, TcpPeer } from './support/tcp-peer';
+import { closedAfterEach } from './support/cleanup';
 
-const peers: TcpPeer[] = [];
-const sockets: net.Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await killAllFlows();
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const { peers, sockets } = closedAfterEach();
 
 async function echoTarget(): Promise<number> {
   const peer = new TcpPeer(echo);

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectTcp, echo, hashAfterEof, randomData, readAll, sha256, TcpPeer } from './support/tcp-peer';
 import { killAllFlows, runFlow, startFlow } from './support/flow-process';
+import { closedAfterEach } from './support/cleanup';
 
-const peers: TcpPeer[] = [];
-const clients: net.Socket[] = [];
+const { peers, sockets: clients } = closedAfterEach();
 
 async function upstream(onSocket: (s: net.Socket) => void): Promise<number> {
   const peer = new TcpPeer(onSocket);
@@ -24,12 +24,6 @@ async function client(port: number): Promise<net.Socket> {
 function portOf(uri: string): number {
   return Number(/:(\d+)$/.exec(uri)?.[1]);
 }
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await killAllFlows();
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
 
 test('flow proxy carries 64 MiB each way between two TCP ports, hash-checked', async () => {
   const target = await upstream(echo);
