@@ -66,6 +66,8 @@ export type { Sink, SinkOptions } from './memory/chunks';
 export { memoryListener } from './memory/listener';
 export type { MemoryNetwork } from './memory/listener';
 export { fromDuplex } from './adapters/from-duplex';
+export { DirectReads, withDirectReads, DIRECT_READ_BUFFER_SIZE } from './adapters/direct-reads';
+export type { DirectReadOptions } from './adapters/direct-reads';
 export type { FromDuplexOptions } from './adapters/from-duplex';
 export { BufferedReader, isEarlyEof } from './buffered/reader';
 export type {

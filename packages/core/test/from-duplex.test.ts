@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
-import { EOF, fromDuplex, type Flow, type ReadResult } from '../src';
+import { DirectReads, EOF, fromDuplex, withDirectReads, type Flow, type ReadResult } from '../src';
 
 function text(r: ReadResult): string {
   if (!r.ok) return `<${r.error.kind}>`;
@@ -44,19 +44,28 @@ interface Loopback {
 const servers = new Set<Server>();
 const sockets = new Set<Socket>();
 
-/** A real TCP connection on 127.0.0.1; the server socket keeps Node's default allowHalfOpen (false). */
-async function loopback(): Promise<Loopback> {
-  const server = createServer();
+/** How the loopback's sockets are read: Node's default mode, or ours (see direct-reads.ts). */
+type ReadMode = "Node's reads" | 'direct reads';
+
+/**
+ * A real TCP connection on 127.0.0.1. In Node's mode the server socket keeps Node's default
+ * allowHalfOpen (false); in direct mode both ends read into the shared buffer, the client made
+ * with `DirectReads` and the accepted socket moved by `withDirectReads`.
+ */
+async function loopbackIn(mode: ReadMode = "Node's reads"): Promise<Loopback> {
+  const direct = mode === 'direct reads';
+  const server = createServer({ pauseOnConnect: direct });
   servers.add(server);
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  const client = connect(port, '127.0.0.1');
+  const reads = new DirectReads();
+  const client = direct ? reads.bind(connect({ port, host: '127.0.0.1', ...reads.socketOptions() })) : connect(port, '127.0.0.1');
   await new Promise<void>((r, reject) => {
     client.once('connect', r);
     client.once('error', reject);
   });
-  const serverSocket = await accepted;
+  const serverSocket = direct ? withDirectReads(await accepted) : await accepted;
   sockets.add(client);
   sockets.add(serverSocket);
   return {
@@ -65,6 +74,9 @@ async function loopback(): Promise<Loopback> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/** Node's default mode, for the tests outside the per-mode suite. */
+const loopback = (): Promise<Loopback> => loopbackIn("Node's reads");
 
 afterEach(async () => {
   for (const s of sockets) s.destroy();
@@ -77,10 +89,12 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-describe('fromDuplex over real loopback TCP', () => {
+describe.each(["Node's reads", 'direct reads'] as const)('fromDuplex over real loopback TCP (%s)', (mode) => {
+  const loopback = (): Promise<Loopback> => loopbackIn(mode);
+
   test('allowHalfOpen: the peer\'s FIN does not end our write side, a reply after it arrives', async () => {
     const { client, server } = await loopback();
-    expect(server.allowHalfOpen).toBe(false);
+    expect(server.allowHalfOpen).toBe(mode === 'direct reads');
     const flow = fromDuplex(server);
     const received = collect(client);
     client.write('request');
@@ -347,6 +361,66 @@ describe('fromDuplex over real loopback TCP', () => {
     expect(flow.label).toMatch(/^socket 127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+$/);
     flow.abort();
   });
+});
+
+describe('direct reads (withDirectReads, DirectReads)', () => {
+  test('an accepted connection moves onto a new socket: same peer, the old object destroyed, the server no longer counts it', async () => {
+    const server = createServer({ pauseOnConnect: true });
+    servers.add(server);
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    sockets.add(client);
+    const original = await accepted;
+    const moved = withDirectReads(original);
+    sockets.add(moved);
+    expect(moved).not.toBe(original);
+    expect(original.destroyed).toBe(true);
+    expect(moved.remotePort).toBe(client.localPort);
+    const count = await new Promise<number>((r, reject) => server.getConnections((e, n) => (e ? reject(e) : r(n))));
+    expect(count).toBe(0);
+    // Destroying the old object must not have closed the kernel socket: both ways still work.
+    const flow = fromDuplex(moved);
+    const back = collect(client);
+    client.end('ping');
+    expect(await readAll(flow)).toEqual({ data: Buffer.from('ping'), end: '<EOF>' });
+    expect((await flow.write(Buffer.from('pong'))).ok).toBe(true);
+    expect((await flow.close()).ok).toBe(true);
+    expect((await back).data.toString()).toBe('pong');
+  });
+
+  test('a socket that is already reading (or gone) is left as it is', async () => {
+    const { client, server } = await loopback();
+    expect(withDirectReads(server)).toBe(server);
+    client.destroy();
+    expect(withDirectReads(client)).toBe(client);
+  });
+
+  test('every socket shares one read buffer: four connections carrying 8 MiB each way at once lose and mix nothing', async () => {
+    const pairs = await Promise.all([0, 1, 2, 3].map(() => loopbackIn('direct reads')));
+    const payload = (seed: number): Buffer => {
+      const b = Buffer.alloc(8 * 1024 * 1024);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 31 + seed * 7 + (i >> 12)) & 0xff;
+      return b;
+    };
+    const results = await Promise.all(
+      pairs.flatMap(({ client, server }, n) => {
+        const a = fromDuplex(client);
+        const b = fromDuplex(server);
+        const up = payload(2 * n);
+        const down = payload(2 * n + 1);
+        const send = async (flow: Flow, data: Buffer): Promise<void> => {
+          for (let at = 0; at < data.length; at += 100_000) expect((await flow.write(data.subarray(at, at + 100_000))).ok).toBe(true);
+          expect((await flow.shutdownWrite()).ok).toBe(true);
+        };
+        return [
+          Promise.all([send(a, up), readAll(b)]).then(([, got]) => ({ want: sha256(up), got: sha256(got.data), end: got.end })),
+          Promise.all([send(b, down), readAll(a)]).then(([, got]) => ({ want: sha256(down), got: sha256(got.data), end: got.end })),
+        ];
+      }),
+    );
+    for (const r of results) expect(r).toEqual({ want: r.want, got: r.want, end: '<EOF>' });
+  }, 60000);
 });
 
 describe('fromDuplex over other streams', () => {

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { abortedError, err, FlowError, ok, type Result } from '@flow/core';
+import { abortedError, DirectReads, err, FlowError, ok, type Result } from '@flow/core';
 import { checkPort, checkUnixPathLength, formatTarget, ipEndpoint, parseEndpoint, type ConnectTarget, type Endpoint } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { connectError } from './socket-errors';
@@ -73,9 +73,11 @@ export function connect(target: string | ConnectTarget, options: ConnectOptions 
   const { signal } = options;
   if (signal?.aborted) return Promise.resolve(err(abortedError(signal.reason)));
 
-  const socket: Socket =
+  // Node reads the socket into a buffer of ours rather than allocating for every read.
+  const reads = new DirectReads();
+  const socket: Socket = reads.bind(
     'path' in t
-      ? netConnect({ path: t.path, allowHalfOpen: true })
+      ? netConnect({ path: t.path, allowHalfOpen: true, ...reads.socketOptions() })
       : netConnect({
           host: t.host,
           port: t.port,
@@ -83,7 +85,9 @@ export function connect(target: string | ConnectTarget, options: ConnectOptions 
           noDelay: options.noDelay === true,
           localAddress: options.localAddress,
           family: options.family,
-        });
+          ...reads.socketOptions(),
+        }),
+  );
 
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;

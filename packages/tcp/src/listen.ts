@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { AcceptQueue, disposeListener, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
+import { AcceptQueue, disposeListener, withDirectReads, endFlows, err, FlowError, fromNodeError, ok, type AcceptOptions, type Listener, type Result } from '@flow/core';
 import { checkPort, checkUnixPathLength, formatEndpoint, ipEndpoint, parseEndpoint, type Endpoint, type IpEndpoint, type ListenTarget, type UnixEndpoint } from './endpoint';
 import { applyKeepalive, checkKeepalive, type Keepalive } from './keepalive';
 import { probeSocketFile, unlinkIfStale } from './stale-socket';
@@ -276,8 +276,10 @@ class SocketListener<A extends Endpoint> implements TcpListener<A> {
   }
 
   /** Turns a connection into a flow and queues it for `accept()`. */
-  private admit(socket: Socket): void {
+  private admit(accepted: Socket): void {
     let flow: TcpFlow;
+    // Node reads the connection into a buffer of ours rather than allocating for every read.
+    const socket = withDirectReads(accepted);
     try {
       const unix = this.address.family === 'unix';
       // Unix-domain sockets have neither keepalive nor Nagle.

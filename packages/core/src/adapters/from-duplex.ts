@@ -8,6 +8,7 @@ import { StatsRecorder } from '../stats';
 import { copyBytes } from '../bytes';
 import { holdOpenAfterEnd, rereadAfterEnd, watchWhilePaused, type SocketKind } from './socket-liveness';
 import { socketLending } from './socket-lending';
+import { directReadsOf } from './direct-reads';
 import type { DescriptorLending } from '../driver-flow';
 
 /** Options of {@link fromDuplex}. */
@@ -145,6 +146,10 @@ function resetOrDestroy(d: Duplex): void {
   d.destroy();
 }
 
+function isSocketLike(d: Duplex): d is Socket {
+  return d instanceof Socket;
+}
+
 function socketLabel(socket: Socket): string {
   const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'local';
   const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'remote';
@@ -176,7 +181,10 @@ class DuplexDriver implements FlowDriver {
     duplex.on('error', (e: unknown) => this.onError(e));
     duplex.on('end', () => this.onEnd());
     duplex.on('close', () => this.onClose());
-    duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
+    // A socket in direct mode (see direct-reads.ts) hands its reads over, copied, without 'data'.
+    const direct = isSocketLike(duplex) ? directReadsOf(duplex) : undefined;
+    if (direct) direct.attach((chunk) => this.port.push(chunk));
+    else duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
     if (duplex.readableEnded) port.end();
     if (duplex.destroyed) this.onClose();
   }
