@@ -4,9 +4,9 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './child';
-import { cpuSeconds, findTool, runTool, startDiod } from './ninep-diod';
+import { findTool, runTool, startDiod } from './ninep-diod';
 import type { NinepServerConfig } from './ninep-server-process';
-import { PeakSampler, rssOf } from './rss';
+import { PeakSampler, treeCpuSeconds, treeRss } from './rss';
 import { spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
 
@@ -41,11 +41,17 @@ export interface FlowVariant {
   readonly noDelay?: boolean;
   /** Leave this variant out of the diodload rows (they use the synthetic tree, not the export). */
   readonly noLoad?: boolean;
+  /** Worker processes (`flow 9p serve --workers`); its default when absent. */
+  readonly workers?: number;
 }
 
-/** Our server with its defaults (reads of up to 64 KiB by pread on the event loop), and with every read through the thread pool. */
+/**
+ * Our server with its defaults (worker processes as `flow 9p serve` starts them, reads of up to
+ * 64 KiB by pread on the event loop), in one process, and with every read through the thread pool.
+ */
 export const DEFAULT_VARIANTS: readonly FlowVariant[] = [
   { name: 'flow' },
+  { name: 'flow, 1 process', workers: 1 },
   { name: 'flow, syncReadMax 0', syncReadMax: 0, noLoad: true },
 ];
 
@@ -182,7 +188,11 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
     const variants = options.variants ?? DEFAULT_VARIANTS;
     for (const [i, v] of variants.entries()) {
       const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=ninep-server-${i}.cpuprofile`] : [];
-      const config: NinepServerConfig = { ...(v.syncReadMax === undefined ? {} : { syncReadMax: v.syncReadMax }), noDelay: v.noDelay ?? true };
+      const config: NinepServerConfig = {
+        ...(v.syncReadMax === undefined ? {} : { syncReadMax: v.syncReadMax }),
+        ...(v.workers === undefined ? {} : { workers: v.workers }),
+        noDelay: v.noDelay ?? true,
+      };
       const ours = await Child.start('ninep-server-process', [exportDir, JSON.stringify(config)], profile);
       running.push({ name: v.name, port: ours.ready.port, pid: ours.pid, stop: () => ours.stop(), load: !v.noLoad });
       const sync = v.syncReadMax === undefined ? 'default syncReadMax' : `syncReadMax ${v.syncReadMax}`;
@@ -205,11 +215,11 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
       const rss = new Map<NinepServer, number>();
       for (let round = 0; round < options.runs; round += 1) {
         for (const s of running) {
-          const before = cpuSeconds(s.pid);
-          const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : rssOf(s.pid)), RSS_SAMPLE_MS);
+          const before = treeCpuSeconds(s.pid);
+          const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : treeRss(s.pid, true)), RSS_SAMPLE_MS);
           const r = await timedCat(diodcat, args(s.port), catTimeout);
           rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
-          const after = cpuSeconds(s.pid);
+          const after = treeCpuSeconds(s.pid);
           if (r.code !== 0) throw new Error(`${s.name}: diodcat -m ${msize} exited with ${r.code}`);
           seconds.get(s.name)?.push(r.seconds);
           cpu.get(s.name)?.push(before !== undefined && after !== undefined ? after - before : NaN);
@@ -243,11 +253,11 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         for (let round = 0; round < options.runs; round += 1) {
           for (const s of loaded) {
             const args = ['-s', `127.0.0.1:${s.port}`, '-n', String(options.threads), '-r', String(options.loadSeconds), ...(mode === 'getattr' ? ['-g'] : [])];
-            const before = cpuSeconds(s.pid);
-            const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : rssOf(s.pid)), RSS_SAMPLE_MS);
+            const before = treeCpuSeconds(s.pid);
+            const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : treeRss(s.pid, true)), RSS_SAMPLE_MS);
             const r = await runTool(diodload, args, options.loadSeconds * 1000 + 30_000);
             rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
-            const after = cpuSeconds(s.pid);
+            const after = treeCpuSeconds(s.pid);
             const m = /([0-9.]+) ops\/s, ([0-9.]+) rMB\/s/.exec(r.stderr);
             if (r.code !== 0 || !m) throw new Error(`${s.name}: diodload ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
             ops.get(s.name)?.push(Number(m[1]));

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { serve, type Flow, type ServeSummary } from '@flow/core';
 import type { EndpointListener } from './endpoints/endpoint';
-import { onStopSignals } from './signals';
+import { onStopSignals, type StopSignal } from './signals';
 
 export interface GracefulServerOptions {
   /** How the command calls itself in messages, e.g. `flow proxy`. */
@@ -11,6 +11,8 @@ export interface GracefulServerOptions {
   readonly graceMs: number;
   /** Called once the signal handlers are in place, so that "listening" is only said when it is true. */
   readonly onReady?: () => void;
+  /** Where stop orders come from: SIGINT/SIGTERM by default; a worker process takes its primary's. */
+  readonly stopOrders?: (handler: (signal: StopSignal, count: number) => void) => () => void;
 }
 
 export interface GracefulServerResult {
@@ -44,7 +46,7 @@ export async function runGracefulServer(
     onHandlerError: (error) => process.stderr.write(`${options.name}: connection failed: ${String(error)}\n`),
   });
 
-  const dispose = onStopSignals((signal, count) => {
+  const dispose = (options.stopOrders ?? onStopSignals)((signal, count) => {
     if (count === 1 && !stopping) {
       stopping = true;
       accepting.abort(signal);

@@ -8,3 +8,4 @@ export { UsageError, isUsageError } from './usage-error';
 export { families, parseEndpoint, endpointHelp } from './endpoints/registry';
 export type { ConnectOptions, Endpoint, EndpointFamily, EndpointListener, ListenHooks } from './endpoints/endpoint';
 export type { Command } from './command';
+export { defaultNinepWorkers } from './commands/ninep-serve';

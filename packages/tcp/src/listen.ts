@@ -198,7 +198,10 @@ function staleError(e: FlowError, path: string, where: string, state: string): F
 }
 
 function describeBindError(e: FlowError, where: string): FlowError {
-  const opts = { code: e.code, syscall: e.syscall ?? 'bind', cause: e };
+  // Node names the failed call 'listen' in a single process and 'bind' in a cluster worker (the
+  // primary binds for it): the same failure of the same request, so it is said the same way.
+  const syscall = e.syscall === 'bind' || e.syscall === undefined ? 'listen' : e.syscall;
+  const opts = { code: e.code, syscall, cause: e };
   if (e.kind === 'in-use') return new FlowError('in-use', `cannot listen on ${where}: the address is already in use`, opts);
   if (e.kind === 'permission') return new FlowError('permission', `cannot listen on ${where}: permission denied`, opts);
   return new FlowError(e.kind, `cannot listen on ${where}: ${e.message}`, opts);

@@ -10,11 +10,18 @@ import { runGracefulServer } from '../graceful-server';
 import { expectPositionals, parseCommandLine, wholeNumber } from '../options';
 import { UsageError } from '../usage-error';
 import { describeListenFailure } from '../listen-failure';
+import { isWorkerProcess, onPrimaryStop, reportReady, runWorkerProcesses } from '../worker-processes';
+import { availableParallelism } from 'node:os';
 
 export const DEFAULT_9P_URI = 'tcp://127.0.0.1:5640';
 
+/** Worker processes by default: one per core, at most four (each is a Node process of its own, about 50 MiB). */
+export function defaultNinepWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
 const usage =
-  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--sync-read-max BYTES] [--grace MS]';
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--sync-read-max BYTES] [--workers N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
@@ -26,6 +33,7 @@ const options = {
   ids: { type: 'string' },
   msize: { type: 'string' },
   'sync-read-max': { type: 'string' },
+  workers: { type: 'string' },
   grace: { type: 'string' },
 } as const;
 
@@ -129,6 +137,10 @@ Options:
                         not a thread-pool round trip (default 65536); a read slower than a cache
                         hit pauses it for a while. 0: always the thread pool, for directories on
                         network filesystems, where a read may hang
+  --workers N           serve from N processes (default: one per core, at most 4; here ${defaultNinepWorkers()}):
+                        one accepts and hands each connection to the next worker in turn, so that
+                        a busy server uses every core and a worker held up by a slow disk or a
+                        heavy client holds up only its own connections. 1: a single process
   --grace MS            on SIGINT/SIGTERM, give live sessions MS milliseconds before they are cut (default 2000)
 
 Limits: a client that connects must complete Tversion within the handshake timeout. When
@@ -140,6 +152,8 @@ slot is held by one the newcomer is disconnected at once. What clients make the 
 --memory budget shared equally by the connections: past a connection's share, a new listing
 fails with ENOMEM and a new fid with EMFILE, and its replies are written before it is read from
 again. 9P2000.L directory reads keep nothing between requests.
+With --workers N each worker has its share of both limits: N-th of --max-connections (rounded
+up) and of --memory.
 
 Exit status: 0 after SIGINT/SIGTERM, 2 for a bad command line or a directory this process cannot
 serve (missing, not a directory, or not readable and searchable by it), 3 when the address cannot
@@ -163,12 +177,30 @@ Examples:
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const syncReadMax = wholeNumber(values['sync-read-max'], 'sync-read-max', '9p serve', { min: 0, max: 16 * 1024 * 1024, example: '0' });
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
+    const workers = wholeNumber(values.workers, 'workers', '9p serve', { min: 1, max: 64, example: '2' }) ?? defaultNinepWorkers();
     const readOnly = values['read-only'] === true;
     const ids = idPolicy(values.ids);
     const endpoint = parseEndpoint(typeof values.listen === 'string' ? values.listen : DEFAULT_9P_URI, 'listen', '--listen', '9p serve');
     if (endpoint.scheme === 'stdio') {
       throw new UsageError('flow 9p serve: --listen stdio: is not supported; listen on a socket', `--listen ${DEFAULT_9P_URI}`, '9p serve');
     }
+
+    const say = (uri: string): void => {
+      const idText = typeof ids === 'object' ? `squash:${ids.squash.uid}:${ids.squash.gid}` : ids;
+      const processes = workers > 1 ? ` in ${workers} worker processes` : '';
+      process.stderr.write(`flow 9p serve: listening on ${uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})${processes}\n`);
+      process.stdout.write(`Serving ${dir} over 9P on ${uri}. Reach it with:\n${reachLines(uri, dir).join('\n')}\n`);
+    };
+    if (workers > 1 && !isWorkerProcess()) {
+      // The primary: the workers bind, serve and say why they could not.
+      const result = await runWorkerProcesses({ name: 'flow 9p serve', workers, onReady: say });
+      if (result.failedAtStart !== undefined) return result.failedAtStart;
+      process.stderr.write('flow 9p serve: stopped\n');
+      return ExitCode.ok;
+    }
+    const worker = isWorkerProcess();
+    // A worker serves its share of the limits.
+    const share = (n: number): number => (worker ? Math.max(1, Math.ceil(n / workers)) : n);
 
     const bound = await endpoint.listen!();
     if (!bound.ok) {
@@ -177,8 +209,9 @@ Examples:
     }
     const listener = bound.value;
     const fs = exportDirectory(dir, syncReadMax === undefined ? { readOnly, ids } : { readOnly, ids, syncReadMax });
-    const pool = new ConnectionPool({ maxConnections: concurrency });
-    const memory = new MemoryBudget({ bytes: memoryMiB * 1024 * 1024 });
+    const maxConnections = share(concurrency);
+    const pool = new ConnectionPool({ maxConnections });
+    const memory = new MemoryBudget({ bytes: Math.ceil((memoryMiB * 1024 * 1024) / (worker ? workers : 1)) });
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;
@@ -193,15 +226,12 @@ Examples:
       name: 'flow 9p serve',
       // The pool decides who is served; accepting a few beyond it lets a newcomer be seen, so
       // that an idle connection can give way to it (or it is told no at once, not left queued).
-      concurrency: concurrency + 16,
+      concurrency: maxConnections + 16,
       graceMs,
-      onReady: () => {
-        const idText = typeof ids === 'object' ? `squash:${ids.squash.uid}:${ids.squash.gid}` : ids;
-        process.stderr.write(`flow 9p serve: listening on ${listener.uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})\n`);
-        process.stdout.write(`Serving ${dir} over 9P on ${listener.uri}. Reach it with:\n${reachLines(listener.uri, dir).join('\n')}\n`);
-      },
+      ...(worker ? { stopOrders: onPrimaryStop } : {}),
+      onReady: () => (worker ? reportReady(listener.uri) : say(listener.uri)),
     });
-    process.stderr.write('flow 9p serve: stopped\n');
+    if (!worker) process.stderr.write('flow 9p serve: stopped\n');
     return ExitCode.ok;
   },
 };
