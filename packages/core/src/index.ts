@@ -66,7 +66,7 @@ export type { Sink, SinkOptions } from './memory/chunks';
 export { memoryListener } from './memory/listener';
 export type { MemoryNetwork } from './memory/listener';
 export { fromDuplex } from './adapters/from-duplex';
-export { DirectReads, withDirectReads, DIRECT_READ_BUFFER_SIZE } from './adapters/direct-reads';
+export { DirectReads, withDirectReads, directReadOwnBuffers, DIRECT_READ_BUFFER_SIZE, DIRECT_READ_BULK_MIN, DIRECT_READ_MAX_OWN_BUFFERS } from './adapters/direct-reads';
 export type { DirectReadOptions } from './adapters/direct-reads';
 export type { FromDuplexOptions } from './adapters/from-duplex';
 export { BufferedReader, isEarlyEof } from './buffered/reader';

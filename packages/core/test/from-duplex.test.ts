@@ -2,7 +2,18 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
-import { DirectReads, EOF, fromDuplex, withDirectReads, type Flow, type ReadResult } from '../src';
+import {
+  DIRECT_READ_BUFFER_SIZE,
+  DIRECT_READ_BULK_MIN,
+  DIRECT_READ_MAX_OWN_BUFFERS,
+  DirectReads,
+  directReadOwnBuffers,
+  EOF,
+  fromDuplex,
+  withDirectReads,
+  type Flow,
+  type ReadResult,
+} from '../src';
 
 function text(r: ReadResult): string {
   if (!r.ok) return `<${r.error.kind}>`;
@@ -21,6 +32,14 @@ async function readAll(flow: Flow): Promise<{ data: Buffer; end: string }> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
 }
 
 /** Everything a plain socket receives until its 'end' (or 'close'), with any error it saw. */
@@ -420,6 +439,62 @@ describe('direct reads (withDirectReads, DirectReads)', () => {
       }),
     );
     for (const r of results) expect(r).toEqual({ want: r.want, got: r.want, end: '<EOF>' });
+  }, 60000);
+
+  test('bulk reads reach the flow without a copy, in a buffer of the socket\'s own; small ones are copied out of the shared one', async () => {
+    const { client, server } = await loopbackIn('direct reads');
+    const flow = fromDuplex(client);
+    server.write('tiny');
+    const first = await flow.read();
+    expect(first.ok && first.value !== EOF && Buffer.from(first.value).toString()).toBe('tiny');
+    // A 4-byte copy comes from Node's small-buffer pool, not from a 64 KiB buffer.
+    expect(first.ok && first.value !== EOF && first.value.buffer.byteLength).toBeLessThan(DIRECT_READ_BUFFER_SIZE);
+    // 48 KiB at a time, each after the last was read: one bulk read each, short of a full buffer,
+    // so a copy (a buffer of exactly 48 KiB) and a handed-over read buffer (64 KiB) differ.
+    const piece = 48 * 1024;
+    const data = Buffer.alloc(piece * 64);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 16)) & 0xff;
+    const parts: Uint8Array[] = [];
+    let handedOver = 0;
+    for (let at = 0; at < data.length; at += piece) {
+      server.write(data.subarray(at, at + piece));
+      for (let got = 0; got < piece; ) {
+        const r = await flow.read();
+        if (!r.ok || r.value === EOF) throw new Error('ended early');
+        parts.push(r.value);
+        got += r.value.length;
+        if (r.value.byteLength >= DIRECT_READ_BULK_MIN && r.value.buffer.byteLength === DIRECT_READ_BUFFER_SIZE && r.value.byteLength < DIRECT_READ_BUFFER_SIZE) handedOver += 1;
+      }
+    }
+    expect(sha256(Buffer.concat(parts))).toBe(sha256(data));
+    expect(handedOver).toBeGreaterThan(32);
+    expect(directReadOwnBuffers()).toBeGreaterThanOrEqual(1);
+    await flow.abort();
+    server.destroy();
+    await until(() => directReadOwnBuffers() === 0);
+  }, 60000);
+
+  test(`at most ${DIRECT_READ_MAX_OWN_BUFFERS} sockets hold a buffer of their own, however many read in bulk; none once they closed`, async () => {
+    const pairs = await Promise.all(Array.from({ length: DIRECT_READ_MAX_OWN_BUFFERS + 16 }, () => loopbackIn('direct reads')));
+    const payload = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 5 + (i >> 10)) & 0xff;
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, directReadOwnBuffers())), 1);
+    const got = await Promise.all(
+      pairs.map(async ({ client, server }) => {
+        server.end(payload);
+        return sha256((await readAll(fromDuplex(client))).data);
+      }),
+    );
+    clearInterval(sampler);
+    for (const digest of got) expect(digest).toBe(sha256(payload));
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(DIRECT_READ_MAX_OWN_BUFFERS);
+    for (const p of pairs) {
+      p.client.destroy();
+      p.server.destroy();
+    }
+    await until(() => directReadOwnBuffers() === 0);
   }, 60000);
 });
 
