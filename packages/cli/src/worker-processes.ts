@@ -87,12 +87,13 @@ export interface WorkerProcessesResult {
  */
 export async function runWorkerProcesses(options: WorkerProcessesOptions): Promise<WorkerProcessesResult> {
   const live = new Set<Worker>();
-  let stopping: { signal: StopSignal; count: number } | undefined;
+  /** The last stop order, sent again to a worker that was starting when it came. */
+  let stopping: StopMessage | undefined;
   let allExited: (() => void) | undefined;
 
   const stop = (signal: StopSignal, count: number): void => {
-    stopping = { signal, count };
     const message: StopMessage = { type: 'flow:stop', signal, count };
+    stopping = message;
     for (const w of live) if (w.isConnected()) w.send(message);
   };
   const dispose = onStopSignals(stop);
@@ -108,7 +109,7 @@ export async function runWorkerProcesses(options: WorkerProcessesOptions): Promi
         if (m?.type !== 'flow:ready' || typeof m.uri !== 'string' || ready) return;
         ready = true;
         // A stop that came while this worker was starting.
-        if (stopping) worker.send({ type: 'flow:stop', signal: stopping.signal, count: stopping.count } satisfies StopMessage);
+        if (stopping) worker.send(stopping);
         resolve({ uri: m.uri });
       });
       worker.once('exit', (code, signal) => {
@@ -129,7 +130,7 @@ export async function runWorkerProcesses(options: WorkerProcessesOptions): Promi
     const r = await start();
     if ('exit' in r) {
       // The worker said why (a bind failure, say); the others go too.
-      stopping ??= { signal: 'SIGTERM', count: 2 };
+      stopping ??= { type: 'flow:stop', signal: 'SIGTERM', count: 2 };
       for (const w of live) w.process.kill('SIGKILL');
       if (live.size > 0) await exited;
       dispose();

@@ -191,14 +191,14 @@ Examples:
       process.stderr.write(`flow 9p serve: listening on ${uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})${processes}\n`);
       process.stdout.write(`Serving ${dir} over 9P on ${uri}. Reach it with:\n${reachLines(uri, dir).join('\n')}\n`);
     };
-    if (workers > 1 && !isWorkerProcess()) {
+    const worker = isWorkerProcess();
+    if (workers > 1 && !worker) {
       // The primary: the workers bind, serve and say why they could not.
       const result = await runWorkerProcesses({ name: 'flow 9p serve', workers, onReady: say });
       if (result.failedAtStart !== undefined) return result.failedAtStart;
       process.stderr.write('flow 9p serve: stopped\n');
       return ExitCode.ok;
     }
-    const worker = isWorkerProcess();
     // A worker serves its share of the limits.
     const share = (n: number): number => (worker ? Math.max(1, Math.ceil(n / workers)) : n);
 
@@ -211,7 +211,7 @@ Examples:
     const fs = exportDirectory(dir, syncReadMax === undefined ? { readOnly, ids } : { readOnly, ids, syncReadMax });
     const maxConnections = share(concurrency);
     const pool = new ConnectionPool({ maxConnections });
-    const memory = new MemoryBudget({ bytes: Math.ceil((memoryMiB * 1024 * 1024) / (worker ? workers : 1)) });
+    const memory = new MemoryBudget({ bytes: share(memoryMiB * 1024 * 1024) });
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;

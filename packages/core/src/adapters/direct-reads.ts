@@ -157,15 +157,14 @@ export function directReadOwnBuffers(): number {
   return ownBuffers;
 }
 
-/** The {@link DirectReads} a socket was bound to, if any. */
-export function directReadsOf(socket: Socket): DirectReads | undefined {
-  return (socket as unknown as { [BOUND]?: DirectReads })[BOUND];
+/** The {@link DirectReads} a socket was bound to, if any (undefined for any other stream). */
+export function directReadsOf(stream: object): DirectReads | undefined {
+  return (stream as { [BOUND]?: DirectReads })[BOUND];
 }
 
 /** The part of a `net.Socket` that {@link withDirectReads} moves: libuv's handle. Not a public API. */
 interface SocketInternals {
   _handle?: object | null;
-  readonly allowHalfOpen?: boolean;
 }
 
 /**

@@ -146,10 +146,6 @@ function resetOrDestroy(d: Duplex): void {
   d.destroy();
 }
 
-function isSocketLike(d: Duplex): d is Socket {
-  return d instanceof Socket;
-}
-
 function socketLabel(socket: Socket): string {
   const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'local';
   const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'remote';
@@ -181,8 +177,8 @@ class DuplexDriver implements FlowDriver {
     duplex.on('error', (e: unknown) => this.onError(e));
     duplex.on('end', () => this.onEnd());
     duplex.on('close', () => this.onClose());
-    // A socket in direct mode (see direct-reads.ts) hands its reads over, copied, without 'data'.
-    const direct = isSocketLike(duplex) ? directReadsOf(duplex) : undefined;
+    // A socket in direct mode (see direct-reads.ts) hands its reads over without 'data' events.
+    const direct = directReadsOf(duplex);
     if (direct) direct.attach((chunk) => this.port.push(chunk));
     else duplex.on('data', (chunk: Buffer | string) => this.onData(chunk));
     if (duplex.readableEnded) port.end();
