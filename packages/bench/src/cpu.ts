@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { childrenOf } from './rss';
 
 /** Clock ticks per second of /proc's CPU times: 100 on every Linux this runs on (USER_HZ). */
 const TICKS_PER_SECOND = 100;
@@ -17,4 +18,12 @@ export function cpuSecondsOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** {@link cpuSecondsOf} of `pid` plus that of its running children (a server's worker processes). */
+export function treeCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const own = cpuSecondsOf(pid);
+  if (own === undefined) return undefined;
+  return childrenOf(pid).reduce((sum, c) => sum + (cpuSecondsOf(c) ?? 0), own);
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Child } from './child';
 import { findTool, runTool, startDiod } from './ninep-diod';
 import type { NinepServerConfig } from './ninep-server-process';
-import { PeakSampler, treeCpuSeconds, treeRss } from './rss';
+import { treeCpuSeconds } from './cpu';
+import { PeakSampler, treeRss } from './rss';
 import { spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
 

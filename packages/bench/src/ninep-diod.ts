@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { findTool as findAnywhere, startLoopbackPeer, type PeerProcess } from './loopback-peer';
 
 /** `name` on PATH (diod installs into /usr/sbin, which is on root's PATH), or undefined. */
@@ -21,22 +20,6 @@ export function startDiod(binary: string, exportDir: string, logFile: string): P
     { name: 'diod', hint: `see ${logFile}` },
   );
 }
-
-/** User plus system CPU seconds a process has used so far (Linux `/proc`, all threads), or undefined. */
-export function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-/** USER_HZ: 100 on every Linux Node runs on. */
-const CLOCK_TICKS = 100;
 
 export interface ToolRun {
   readonly code: number;

@@ -1,4 +1,3 @@
-import { cpuSeconds } from './ninep-diod';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Resident set size of one process in bytes (Linux `/proc`), or undefined once it is gone. */
@@ -59,12 +58,4 @@ export class PeakSampler {
     this.sample();
     return this.peak;
   }
-}
-
-/** CPU seconds (user + system) of `pid` and its running children (a server's worker processes), added up. */
-export function treeCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  const own = cpuSeconds(pid);
-  if (own === undefined) return undefined;
-  return childrenOf(pid).reduce((sum, c) => sum + (cpuSeconds(c) ?? 0), own);
 }
