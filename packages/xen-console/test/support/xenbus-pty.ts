@@ -14,17 +14,28 @@ export interface XenbusPty {
   stop(): Promise<void>;
 }
 
-/** Starts socat with a pty at `path` (raw, no echo) connected to the xenstored socket `socket`. */
+/** What socat logs at notice level (`-d -d`) once both addresses are open and set up. */
+const TRANSFER_LOOP = 'starting data transfer loop';
+
+/**
+ * Starts socat with a pty at `path` (raw, no echo) connected to the xenstored socket `socket`,
+ * and resolves once the pty is raw. socat makes the `link` before it applies the terminal
+ * options, so a client that opened the link as soon as it appeared could write while the pty
+ * still turned each 0x0a byte (a request id of 10, say) into 0x0d 0x0a and echoed replies back:
+ * corrupt frames, and xenstored hangs up. socat logs its transfer loop's start only after every
+ * option is applied and xenstored is connected; that line is what this waits for.
+ */
 export async function startXenbusPty(path: string, socket: string): Promise<XenbusPty> {
   if (!existsSync(SOCAT)) throw new Error(`${SOCAT} is missing: install socat (apt-get install socat)`);
-  const child: ChildProcess = spawn(SOCAT, [`PTY,link=${path},rawer`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(SOCAT, ['-d', '-d', `PTY,link=${path},rawer`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // Kept short: socat at notice level logs a line per connection event, never per byte.
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
   try {
-    await until(() => existsSync(path) || gone, `socat to create ${path}`);
+    await until(() => (existsSync(path) && stderr.includes(TRANSFER_LOOP)) || gone, `socat to create ${path} and start its transfer loop`);
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
