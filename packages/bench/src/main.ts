@@ -116,6 +116,7 @@ async function main(): Promise<void> {
         threads: settings.count('ninep-threads', 4),
         loadSeconds: settings.count('ninep-seconds', 3),
         noLoad: settings.flag('ninep-no-load'),
+        pinned: !settings.flag('ninep-no-pinned'),
         profileDir: settings.text('profile-dir'),
         ...(settings.flag('ninep-defaults-only') ? { variants: [{ name: 'flow' }] } : {}),
       },

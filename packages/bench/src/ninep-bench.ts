@@ -7,6 +7,7 @@ import { Child } from './child';
 import { findTool, runTool, startDiod } from './ninep-diod';
 import type { NinepServerConfig } from './ninep-server-process';
 import { treeCpuSeconds } from './cpu';
+import { allCpus, onCpus, pinningUnavailable, pinProcessTree, PINNED_PLACEMENTS, type Placement, treeAffinity, type TreeAffinity } from './cpu-placement';
 import { PeakSampler, treeRss } from './rss';
 import { spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
@@ -28,6 +29,13 @@ export interface NinepBenchOptions {
   readonly profileDir?: string;
   /** Our server variants; default DEFAULT_VARIANTS. */
   readonly variants?: readonly FlowVariant[];
+  /**
+   * Also measure diodcat with client and server pinned (PINNED_PLACEMENTS): apart from where the
+   * scheduler puts them. Skipped, with the reason in the result, where pinning is not possible.
+   */
+  readonly pinned?: boolean;
+  /** Record where the pinned servers' threads may run, while pinned and after (for the tests). */
+  readonly probeAffinity?: boolean;
 }
 
 /** `diod`, or the name of one of our server variants (`flow` is ours with its defaults). */
@@ -44,6 +52,8 @@ export interface FlowVariant {
   readonly noLoad?: boolean;
   /** Worker processes (`flow 9p serve --workers`); its default when absent. */
   readonly workers?: number;
+  /** Leave this variant out of the pinned diodcat rows. */
+  readonly noPinned?: boolean;
 }
 
 /**
@@ -53,12 +63,14 @@ export interface FlowVariant {
 export const DEFAULT_VARIANTS: readonly FlowVariant[] = [
   { name: 'flow' },
   { name: 'flow, 1 process', workers: 1 },
-  { name: 'flow, syncReadMax 0', syncReadMax: 0, noLoad: true },
+  { name: 'flow, syncReadMax 0', syncReadMax: 0, noLoad: true, noPinned: true },
 ];
 
 export interface ReadRow {
   readonly msize: number;
   readonly server: NinepServer;
+  /** Where client and server were pinned (a PINNED_PLACEMENTS name); absent: wherever the scheduler put them. */
+  readonly placement?: string;
   /** Wall-clock seconds of each measured `diodcat` (process start to exit). */
   readonly seconds: readonly number[];
   /** Best-of as MiB/s. */
@@ -91,6 +103,16 @@ export interface NinepBenchResult {
   readonly servers: Readonly<Record<NinepServer, string>>;
   readonly reads: readonly ReadRow[];
   readonly loads: readonly LoadRow[];
+  /** Why the pinned rows are missing although asked for. */
+  readonly pinnedSkipped?: string;
+  /** With `probeAffinity`: each pinned server's threads while pinned (per placement) and `after`. */
+  readonly affinityProbes?: readonly AffinityProbe[];
+}
+
+export interface AffinityProbe extends TreeAffinity {
+  /** A PINNED_PLACEMENTS name, or `after` once the pinned rows are done. */
+  readonly placement: string;
+  readonly server: NinepServer;
 }
 
 const MIB = 1024 * 1024;
@@ -98,6 +120,8 @@ const GIB = 1024 * MIB;
 const FILE = 'big.bin';
 /** How often a server's RSS is sampled during a measured run (its peak is reported). */
 const RSS_SAMPLE_MS = 20;
+/** The longest one diodcat may take (a 200 MiB read takes seconds). */
+const CAT_TIMEOUT_MS = 120_000;
 
 interface Running {
   readonly name: NinepServer;
@@ -105,6 +129,8 @@ interface Running {
   readonly pid: number | undefined;
   /** Whether diodload runs against it too. */
   readonly load: boolean;
+  /** Whether it is measured pinned too. */
+  readonly pinned: boolean;
   stop(): Promise<void>;
 }
 
@@ -148,17 +174,67 @@ function verifiedCat(diodcat: string, args: readonly string[], timeoutMs: number
 }
 
 /** One timed diodcat with its output thrown away by the kernel (/dev/null), so the parent adds no work. */
-function timedCat(diodcat: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; seconds: number }> {
+function timedCat(diodcat: string, args: readonly string[], timeoutMs: number, cpuList?: string): Promise<{ code: number; seconds: number }> {
+  const run = cpuList === undefined ? { command: diodcat, args: [...args] } : onCpus(cpuList, diodcat, args);
   const sink = openSync('/dev/null', 'w');
   const start = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const cp = spawn(diodcat, [...args], { stdio: ['ignore', sink, 'ignore'] });
+    const cp = spawn(run.command, run.args, { stdio: ['ignore', sink, 'ignore'] });
     closeSync(sink);
     const timer = setTimeout(() => cp.kill('SIGKILL'), timeoutMs);
     cp.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
     });
+  });
+}
+
+/**
+ * `options.runs` timed diodcats of the file at `msize` from each server, servers taking turns run
+ * by run; the client on `placement.client` when pinned (the caller pins the servers). One row per
+ * server: its best time, and the CPU its processes spent in that run.
+ */
+async function timedCats(
+  diodcat: string,
+  servers: readonly Running[],
+  args: (port: number) => string[],
+  msize: number,
+  options: NinepBenchOptions,
+  verified: ReadonlyMap<NinepServer, boolean>,
+  placement: Placement | undefined,
+  log: (line: string) => void,
+): Promise<ReadRow[]> {
+  const seconds = new Map<NinepServer, number[]>(servers.map((s) => [s.name, []]));
+  const cpu = new Map<NinepServer, number[]>(servers.map((s) => [s.name, []]));
+  const rss = new Map<NinepServer, number>();
+  const where = placement === undefined ? '' : ` (${placement.name})`;
+  for (let round = 0; round < options.runs; round += 1) {
+    for (const s of servers) {
+      const before = treeCpuSeconds(s.pid);
+      const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : treeRss(s.pid, true)), RSS_SAMPLE_MS);
+      const r = await timedCat(diodcat, args(s.port), CAT_TIMEOUT_MS, placement?.client);
+      rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
+      const after = treeCpuSeconds(s.pid);
+      if (r.code !== 0) throw new Error(`${s.name}: diodcat -m ${msize}${where} exited with ${r.code}`);
+      seconds.get(s.name)?.push(r.seconds);
+      cpu.get(s.name)?.push(before !== undefined && after !== undefined ? after - before : NaN);
+      log(`  9p diodcat -m ${msize}${where} ${s.name} run ${round + 1}: ${fixed(r.seconds, 3)} s, ${fixed(options.bytes / MIB / r.seconds)} MiB/s`);
+    }
+  }
+  return servers.map((s) => {
+    const secs = seconds.get(s.name) ?? [];
+    const fastest = secs.indexOf(Math.min(...secs));
+    const c = cpu.get(s.name)?.[fastest];
+    return {
+      msize,
+      server: s.name,
+      ...(placement === undefined ? {} : { placement: placement.name }),
+      seconds: secs,
+      mibps: spread(secs.map((x) => options.bytes / MIB / x)),
+      ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
+      ...(rss.get(s.name) ? { serverRss: rss.get(s.name) } : {}),
+      verified: verified.get(s.name) ?? false,
+    };
   });
 }
 
@@ -182,7 +258,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
     log(`  9p: wrote ${fixed(options.bytes / MIB)} MiB to the export`);
 
     const d = await startDiod(diod, exportDir, join(dir, 'diod.log'));
-    running.push({ name: 'diod', port: d.port, pid: d.process.pid, stop: () => d.stop(), load: true });
+    running.push({ name: 'diod', port: d.port, pid: d.process.pid, stop: () => d.stop(), load: true, pinned: true });
     const servers: Record<NinepServer, string> = {
       diod: `${diod} -f -n -N -e <dir> -e ctl (ctl:version ${(await readCtlVersion(diodcat, d.port)) || 'unknown'})`,
     };
@@ -195,52 +271,42 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         noDelay: v.noDelay ?? true,
       };
       const ours = await Child.start('ninep-server-process', [exportDir, JSON.stringify(config)], profile);
-      running.push({ name: v.name, port: ours.ready.port, pid: ours.pid, stop: () => ours.stop(), load: !v.noLoad });
+      running.push({ name: v.name, port: ours.ready.port, pid: ours.pid, stop: () => ours.stop(), load: !v.noLoad, pinned: !v.noPinned });
       const sync = v.syncReadMax === undefined ? 'default syncReadMax' : `syncReadMax ${v.syncReadMax}`;
       servers[v.name] = `${ours.ready.implementation ?? 'serve9p'}, exportDirectory ${sync}`;
     }
 
     const reads: ReadRow[] = [];
-    const catTimeout = 120_000;
     for (const msize of options.msizes) {
       const args = (port: number): string[] => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
       const verified = new Map<NinepServer, boolean>();
       for (const s of running) {
-        const r = await verifiedCat(diodcat, args(s.port), catTimeout);
+        const r = await verifiedCat(diodcat, args(s.port), CAT_TIMEOUT_MS);
         const good = r.code === 0 && r.bytes === options.bytes && r.digest === digest;
         if (!good) throw new Error(`${s.name}: diodcat -m ${msize} got ${r.bytes} bytes of ${options.bytes} (exit ${r.code}, digest ${r.digest === digest ? 'equal' : 'differs'}) ${r.stderr.trim()}`);
         verified.set(s.name, good);
       }
-      const seconds = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
-      const cpu = new Map<NinepServer, number[]>(running.map((s) => [s.name, []]));
-      const rss = new Map<NinepServer, number>();
-      for (let round = 0; round < options.runs; round += 1) {
-        for (const s of running) {
-          const before = treeCpuSeconds(s.pid);
-          const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : treeRss(s.pid, true)), RSS_SAMPLE_MS);
-          const r = await timedCat(diodcat, args(s.port), catTimeout);
-          rss.set(s.name, Math.max(rss.get(s.name) ?? 0, sampler.stop()));
-          const after = treeCpuSeconds(s.pid);
-          if (r.code !== 0) throw new Error(`${s.name}: diodcat -m ${msize} exited with ${r.code}`);
-          seconds.get(s.name)?.push(r.seconds);
-          cpu.get(s.name)?.push(before !== undefined && after !== undefined ? after - before : NaN);
-          log(`  9p diodcat -m ${msize} ${s.name} run ${round + 1}: ${fixed(r.seconds, 3)} s, ${fixed(options.bytes / MIB / r.seconds)} MiB/s`);
+      reads.push(...(await timedCats(diodcat, running, args, msize, options, verified, undefined, log)));
+    }
+    let pinnedSkipped: string | undefined;
+    const probes: AffinityProbe[] = [];
+    if (options.pinned) {
+      pinnedSkipped = pinningUnavailable();
+      const pinnable = running.filter((s) => s.pinned);
+      for (const placement of pinnedSkipped === undefined ? PINNED_PLACEMENTS : []) {
+        try {
+          for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, placement.server);
+          if (options.probeAffinity) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: placement.name, server: s.name, ...treeAffinity(s.pid) });
+          for (const msize of options.msizes) {
+            const args = (port: number): string[] => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
+            const verified = new Map(reads.filter((r) => r.msize === msize).map((r) => [r.server, r.verified]));
+            reads.push(...(await timedCats(diodcat, pinnable, args, msize, options, verified, placement, log)));
+          }
+        } finally {
+          for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, allCpus());
         }
       }
-      for (const s of running) {
-        const secs = seconds.get(s.name) ?? [];
-        const fastest = secs.indexOf(Math.min(...secs));
-        const c = cpu.get(s.name)?.[fastest];
-        reads.push({
-          msize,
-          server: s.name,
-          seconds: secs,
-          mibps: spread(secs.map((x) => options.bytes / MIB / x)),
-          ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
-          ...(rss.get(s.name) ? { serverRss: rss.get(s.name) } : {}),
-          verified: verified.get(s.name) ?? false,
-        });
-      }
+      if (options.probeAffinity && pinnedSkipped === undefined) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: 'after', server: s.name, ...treeAffinity(s.pid) });
     }
 
     const loads: LoadRow[] = [];
@@ -282,7 +348,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         }
       }
     }
-    return { options, servers, reads, loads };
+    return { options, servers, reads, loads, ...(pinnedSkipped === undefined ? {} : { pinnedSkipped }), ...(options.probeAffinity ? { affinityProbes: probes } : {}) };
   } finally {
     for (const s of running) await s.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -323,12 +389,13 @@ export function formatNinepBench(result: NinepBenchResult): string {
     `9p on loopback, diod against @flow/9p, same clients, same files: diodcat reading ${fixed(bytes / MIB, 0)} MiB ` +
     `(one request in flight), best of ${runs} after a verified warm-up; diodload -n ${threads} -r ${loadSeconds}, best of ${runs}`;
   const readTable = markdownTable(
-    ['diodcat', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
+    ['diodcat', 'placement', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
     result.reads.map((r) => {
-      const diod = result.reads.find((x) => x.msize === r.msize && x.server === 'diod');
+      const diod = result.reads.find((x) => x.msize === r.msize && x.placement === r.placement && x.server === 'diod');
       const perGiB = cpuPerGiB(r.serverCpu, bytes);
       return [
         `-m ${r.msize}`,
+        r.placement ?? 'any',
         r.server,
         fixed(Math.min(...r.seconds), 3),
         fixed(Math.max(...r.seconds), 3),
@@ -343,6 +410,15 @@ export function formatNinepBench(result: NinepBenchResult): string {
     }),
   );
   const parts = [title, '', readTable];
+  if (result.reads.some((r) => r.placement !== undefined)) {
+    parts.push(
+      '',
+      `placement: "any" is wherever the scheduler puts client and server; the pinned rows fix them with taskset ` +
+        `(${PINNED_PLACEMENTS.map((p) => `${p.name}: server on CPU ${p.server}, client on CPU ${p.client}`).join('; ')}), ` +
+        'so that the cost of waking a process on another CPU, which one request in flight pays twice per request, is the same for both servers',
+    );
+  }
+  if (result.pinnedSkipped !== undefined) parts.push('', `pinned rows skipped: ${result.pinnedSkipped}`);
   if (result.loads.length > 0) {
     const loadTable = markdownTable(
       ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'server CPU s', 'CPU µs/op', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],

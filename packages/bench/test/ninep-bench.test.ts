@@ -1,3 +1,4 @@
+import { allCpus, pinningUnavailable } from '../src/cpu-placement';
 import { formatNinepBench, runNinepBench } from '../src/ninep-bench';
 
 const MIB = 1024 * 1024;
@@ -16,6 +17,7 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       '65536 flow, 1 process',
       '65536 flow, syncReadMax 0',
     ]);
+    expect(result.reads.every((r) => r.placement === undefined)).toBe(true);
     for (const r of result.reads) {
       // The warm-up read was hashed: same length, same SHA-256 as the file.
       expect(r.verified).toBe(true);
@@ -46,5 +48,47 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
     expect(text).toContain('ours/diod');
     expect(text).toContain('CPU s/GiB');
     expect(text).toContain('RSS MiB');
+  }, 90_000);
+
+  test('pinned rows: each server measured with client and server on one CPU and on two, its threads unpinned after', async () => {
+    const unavailable = pinningUnavailable();
+    // The CI machine has taskset and two CPUs; say so rather than pass quietly where it does not.
+    expect(unavailable).toBeUndefined();
+    const bytes = MIB;
+    const result = await runNinepBench({
+      bytes,
+      msizes: [8192],
+      runs: 1,
+      threads: 1,
+      loadSeconds: 1,
+      noLoad: true,
+      pinned: true,
+      variants: [{ name: 'flow', workers: 2 }, { name: 'flow, syncReadMax 0', syncReadMax: 0, workers: 1, noPinned: true }],
+      probeAffinity: true,
+    });
+    expect(result.reads.map((r) => `${r.placement ?? 'any'} ${r.server}`)).toEqual([
+      'any diod',
+      'any flow',
+      'any flow, syncReadMax 0',
+      'one CPU diod',
+      'one CPU flow',
+      'two CPUs diod',
+      'two CPUs flow',
+    ]);
+    for (const r of result.reads) {
+      expect(r.verified).toBe(true);
+      expect(r.mibps.best).toBeGreaterThan(0);
+    }
+    // While pinned, every thread of each pinned server (diod's, and our primary's and workers')
+    // was allowed CPU 0 only; afterwards each is allowed every CPU again.
+    const probes = result.affinityProbes ?? [];
+    expect(probes.map((p) => `${p.placement} ${p.server}`)).toEqual(['one CPU diod', 'one CPU flow', 'two CPUs diod', 'two CPUs flow', 'after diod', 'after flow']);
+    for (const p of probes) {
+      expect(p.threads).toBeGreaterThan(p.server === 'flow' ? 2 : 0);
+      expect(p.cpuLists).toEqual([p.placement === 'after' ? allCpus() : '0']);
+    }
+    const text = formatNinepBench(result);
+    expect(text).toMatch(/\| -m 8192 +\| +two CPUs \| +flow \|/);
+    expect(text).toContain('server on CPU 0, client on CPU 1');
   }, 90_000);
 });
