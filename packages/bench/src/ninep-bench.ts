@@ -54,15 +54,19 @@ export interface FlowVariant {
   readonly workers?: number;
   /** Leave this variant out of the pinned diodcat rows. */
   readonly noPinned?: boolean;
+  /** `flow 9p serve --busy-poll`: the longest window in microseconds; its default when absent. */
+  readonly busyPollMicros?: number;
 }
 
 /**
  * Our server with its defaults (worker processes as `flow 9p serve` starts them, reads of up to
- * 64 KiB by pread on the event loop), in one process, and with every read through the thread pool.
+ * 64 KiB by pread on the event loop, busy polling after replies), in one process, without busy
+ * polling, and with every read through the thread pool.
  */
 export const DEFAULT_VARIANTS: readonly FlowVariant[] = [
   { name: 'flow' },
   { name: 'flow, 1 process', workers: 1 },
+  { name: 'flow, busy poll 0', busyPollMicros: 0 },
   { name: 'flow, syncReadMax 0', syncReadMax: 0, noLoad: true, noPinned: true },
 ];
 
@@ -268,6 +272,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
       const config: NinepServerConfig = {
         ...(v.syncReadMax === undefined ? {} : { syncReadMax: v.syncReadMax }),
         ...(v.workers === undefined ? {} : { workers: v.workers }),
+        ...(v.busyPollMicros === undefined ? {} : { busyPollMicros: v.busyPollMicros }),
         noDelay: v.noDelay ?? true,
       };
       const ours = await Child.start('ninep-server-process', [exportDir, JSON.stringify(config)], profile);

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { ctlTree, exportDirectory, routeAnames, serve9p } from '@flow/9p';
 import { defaultNinepWorkers } from '@flow/cli';
+import { BusyPoll, busyPollDefault } from '@flow/core';
 import { listen } from '@flow/tcp';
 
 /** How the parent configures our server: `ninep-server-process.js <export dir> [JSON of this]`. */
@@ -11,6 +12,8 @@ export interface NinepServerConfig {
   readonly noDelay?: boolean;
   /** Worker processes, as `flow 9p serve --workers` (default: its default); 1: this process serves. */
   readonly workers?: number;
+  /** The longest busy-poll window in microseconds, as `flow 9p serve --busy-poll` (default: its default); 0: none. */
+  readonly busyPollMicros?: number;
 }
 
 /**
@@ -26,7 +29,10 @@ async function main(): Promise<void> {
   const config = (json ? JSON.parse(json) : {}) as NinepServerConfig;
   const workers = config.workers ?? defaultNinepWorkers();
   const noDelay = config.noDelay ?? true;
-  const implementation = `serve9p over @flow/tcp${noDelay ? ' (noDelay)' : ''}${workers > 1 ? ` in ${workers} worker processes` : ', one process'}`;
+  const busyPollMicros = config.busyPollMicros ?? busyPollDefault();
+  const implementation =
+    `serve9p over @flow/tcp${noDelay ? ' (noDelay)' : ''}${workers > 1 ? ` in ${workers} worker processes` : ', one process'}, ` +
+    (busyPollMicros > 0 ? `busy poll up to ${busyPollMicros} µs` : 'no busy poll');
   // The parent (or, for a worker, the primary) went away: stop at once, connections and all.
   process.once('disconnect', () => process.exit(0));
   if (workers > 1 && cluster.isPrimary) {
@@ -48,7 +54,9 @@ async function main(): Promise<void> {
   if (!l.ok) throw new Error(`listen failed: ${l.error.message}`);
   const port = l.value.address.port;
   process.send?.(cluster.isWorker ? { port } : { type: 'ready', port, implementation });
-  for await (const flow of l.value) void serve9p(flow, fs, { msize: 65536 });
+  // One poller per process, as `flow 9p serve` has: the event loop is one.
+  const busyPoll = busyPollMicros > 0 ? new BusyPoll({ maxMicros: busyPollMicros }) : undefined;
+  for await (const flow of l.value) void serve9p(flow, fs, { msize: 65536, ...(busyPoll ? { busyPoll } : {}) });
 }
 
 main().catch((e: unknown) => {

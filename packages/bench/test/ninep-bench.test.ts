@@ -1,3 +1,4 @@
+import { busyPollDefault } from '@flow/core';
 import { allCpus, pinningUnavailable } from '../src/cpu-placement';
 import { formatNinepBench, runNinepBench } from '../src/ninep-bench';
 
@@ -11,10 +12,12 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       '8192 diod',
       '8192 flow',
       '8192 flow, 1 process',
+      '8192 flow, busy poll 0',
       '8192 flow, syncReadMax 0',
       '65536 diod',
       '65536 flow',
       '65536 flow, 1 process',
+      '65536 flow, busy poll 0',
       '65536 flow, syncReadMax 0',
     ]);
     expect(result.reads.every((r) => r.placement === undefined)).toBe(true);
@@ -30,9 +33,11 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       'getattr diod',
       'getattr flow',
       'getattr flow, 1 process',
+      'getattr flow, busy poll 0',
       'read diod',
       'read flow',
       'read flow, 1 process',
+      'read flow, busy poll 0',
     ]);
     for (const l of result.loads) {
       expect(l.opsPerSecond.best).toBeGreaterThan(0);
@@ -42,6 +47,9 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       expect(l.serverCpu).toBeGreaterThan(0.01);
     }
     expect(result.servers.flow).toMatch(/in \d+ worker processes|one process/);
+    // Our server polls as `flow 9p serve` does by default on this machine; the `busy poll 0` row does not.
+    expect(result.servers.flow).toContain(busyPollDefault() > 0 ? `busy poll up to ${busyPollDefault()} µs` : 'no busy poll');
+    expect(result.servers['flow, busy poll 0']).toContain('no busy poll');
     for (const l of result.loads.filter((x) => x.mode === 'read')) expect(l.readMiBps).toBeGreaterThan(0);
     const text = formatNinepBench(result);
     expect(text).toContain('| -m 65536');

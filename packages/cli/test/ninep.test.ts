@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { createConnection, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { busyPollDefault } from '@flow/core';
 import { connect9p, type Client9p } from '@flow/9p';
 import { connect } from '@flow/tcp';
 import { diodTool, DiodServer, freePort, haveDiod } from './support/diod';
@@ -275,6 +276,32 @@ test('flow 9p serve --sync-read-max 0 serves reads through the thread pool byte-
   expect(bad.stderr).toMatch(/--sync-read-max must be a whole number/);
   const help = await runFlow(['9p', 'serve', '--help']);
   expect(help.stdout.toString()).toMatch(/--sync-read-max BYTES/);
+});
+
+test('flow 9p serve polls after replies by default (with two CPUs or more), --busy-poll 0 not at all; reads stay byte-exact', async () => {
+  const data = Buffer.alloc(300 * 1024 + 3, 'p');
+  writeFileSync(path.join(dir, 'poll.bin'), data);
+  for (const [extra, said] of [
+    [[], busyPollDefault() > 0 ? `busy polling up to ${busyPollDefault()} µs after each reply` : undefined],
+    [['--busy-poll', '0'], undefined],
+    [['--busy-poll', '250'], 'busy polling up to 250 µs after each reply'],
+  ] as const) {
+    const { flow, uri } = await serveExport(...extra);
+    const c = await client9p(uri, '');
+    if (typeof c === 'string') throw new Error(c);
+    const back = await c.readFile('/poll.bin');
+    expect(back.ok && Buffer.from(back.value).equals(data)).toBe(true);
+    const line = flow.stderr.split('\n').find((l) => l.includes('listening on')) ?? '';
+    if (said === undefined) expect(line).not.toMatch(/busy polling/);
+    else expect(line).toContain(said);
+  }
+  for (const badValue of ['fast', '-1', '10001']) {
+    const bad = await runFlow(['9p', 'serve', dir, '--busy-poll', badValue]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--busy-poll/);
+  }
+  const help = await runFlow(['9p', 'serve', '--help']);
+  expect(help.stdout.toString()).toMatch(/--busy-poll US/);
 });
 
 test('flow 9p serve --memory bounds what a client can make it hold: a listing past it fails with ENOMEM', async () => {

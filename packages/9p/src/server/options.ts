@@ -1,7 +1,7 @@
 // What a caller of serve9p chooses (Serve9pOptions, AuthHook) and what it gets back (SessionSummary):
 // the types alone, so that the session and every request handler can name them without importing
 // the entry point.
-import type { FlowError } from '@flow/core';
+import type { BusyPoll, FlowError } from '@flow/core';
 import type { AttachInfo, FsResult } from '../fs/filesystem';
 import type { Dialect } from '../wire/constants';
 import type { Message } from '../wire/types';
@@ -54,6 +54,14 @@ export interface Serve9pOptions {
    * written, frame buffers) is charged to it. Default: a budget of 64 MiB for this connection.
    */
   readonly memory?: MemoryBudget;
+  /**
+   * Keeps the event loop polling for a short while after each reply instead of sleeping (see
+   * `BusyPoll` in @flow/core), shared by every connection of the process: a client with one
+   * request in flight on another CPU then finds the server awake. Costs CPU while the window is
+   * open; the window adapts to how soon requests come back. Default: none (the loop sleeps as
+   * soon as it has nothing to do); `flow 9p serve` uses one (`--busy-poll`).
+   */
+  readonly busyPoll?: BusyPoll;
 }
 
 /** How one served connection went. */

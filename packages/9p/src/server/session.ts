@@ -276,6 +276,7 @@ export class Session implements RequestContext {
 
   private send(reply: Reply): void {
     this.writer.send(reply, this.dialect ?? '9P2000');
+    this.options.busyPoll?.replied();
   }
 
   private sendError(tag: number, e: FsError): void {
@@ -283,6 +284,7 @@ export class Session implements RequestContext {
   }
 
   private dispatch(frame: Uint8Array): void {
+    this.options.busyPoll?.requested();
     // Tread (code 116, 23 bytes) first: it is most of what a busy server sees.
     if (frame[4] === 116 && frame.length === 23 && this.dialect !== undefined && !this.options.trace && this.readFast(frame)) return;
     if (frame[4] === 118 && frame.length >= 23 && this.dialect !== undefined && !this.options.trace && this.writeFast(frame)) return;
@@ -353,6 +355,7 @@ export class Session implements RequestContext {
       this.settle(tag, this.track(tag), result);
     } else if (result.frame) {
       this.writer.sendReadFrame(tag, result.frame);
+      this.options.busyPoll?.replied();
     } else {
       this.send(result.reply);
     }
@@ -425,6 +428,7 @@ export class Session implements RequestContext {
         this.send(override);
       } else if (outcome.frame) {
         this.writer.sendFrame(outcome.reply, outcome.frame, this.dialect ?? '9P2000');
+        this.options.busyPoll?.replied();
       } else {
         this.send(outcome.reply);
       }

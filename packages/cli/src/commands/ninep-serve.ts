@@ -1,6 +1,6 @@
 import { accessSync, constants as fsConstants, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { formatError, type Flow } from '@flow/core';
+import { BusyPoll, busyPollDefault, DEFAULT_BUSY_POLL_MICROS, formatError, type Flow } from '@flow/core';
 import { ConnectionPool, defaultIdPolicy, exportDirectory, type IdPolicy, MemoryBudget, serve9p } from '@flow/9p';
 import type { Command } from '../command';
 import { invokedAs } from '../invoked-as';
@@ -21,7 +21,7 @@ export function defaultNinepWorkers(): number {
 }
 
 const usage =
-  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--sync-read-max BYTES] [--workers N] [--grace MS]';
+  'flow 9p serve [dir] [--listen <uri>] [--read-only] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS] [--memory MIB] [--ids POLICY] [--msize N] [--sync-read-max BYTES] [--busy-poll US] [--workers N] [--grace MS]';
 
 const options = {
   listen: { type: 'string' },
@@ -33,6 +33,7 @@ const options = {
   ids: { type: 'string' },
   msize: { type: 'string' },
   'sync-read-max': { type: 'string' },
+  'busy-poll': { type: 'string' },
   workers: { type: 'string' },
   grace: { type: 'string' },
 } as const;
@@ -137,6 +138,12 @@ Options:
                         not a thread-pool round trip (default 65536); a read slower than a cache
                         hit pauses it for a while. 0: always the thread pool, for directories on
                         network filesystems, where a read may hang
+  --busy-poll US        after a reply, keep polling for the next request for up to US
+                        microseconds before sleeping (default ${DEFAULT_BUSY_POLL_MICROS} with two or more CPUs, 0 with
+                        one; here ${busyPollDefault()}): a client with one request in flight finds the
+                        server awake instead of waking it, which on a virtual machine costs more
+                        than the request. The window adapts: it opens only while requests come
+                        back that soon. Costs CPU while it is open. 0: sleep at once
   --workers N           serve from N processes (default: one per core, at most 4; here ${defaultNinepWorkers()}):
                         one accepts and hands each connection to the next worker in turn, so that
                         a busy server uses every core and a worker held up by a slow disk or a
@@ -176,6 +183,7 @@ Examples:
     const memoryMiB = wholeNumber(values.memory, 'memory', '9p serve', { min: 1, max: 1024 * 1024, example: '256' }) ?? 256;
     const msize = wholeNumber(values.msize, 'msize', '9p serve', { min: 4096, max: 16 * 1024 * 1024, example: '65536' });
     const syncReadMax = wholeNumber(values['sync-read-max'], 'sync-read-max', '9p serve', { min: 0, max: 16 * 1024 * 1024, example: '0' });
+    const busyPollMicros = wholeNumber(values['busy-poll'], 'busy-poll', '9p serve', { min: 0, max: 10_000, example: '100' }) ?? busyPollDefault();
     const graceMs = wholeNumber(values.grace, 'grace', '9p serve', { min: 0, example: '2000' }) ?? 2000;
     const workers = wholeNumber(values.workers, 'workers', '9p serve', { min: 1, max: 64, example: '2' }) ?? defaultNinepWorkers();
     const readOnly = values['read-only'] === true;
@@ -188,7 +196,9 @@ Examples:
     const say = (uri: string): void => {
       const idText = typeof ids === 'object' ? `squash:${ids.squash.uid}:${ids.squash.gid}` : ids;
       const processes = workers > 1 ? ` in ${workers} worker processes` : '';
-      process.stderr.write(`flow 9p serve: listening on ${uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})${processes}\n`);
+      // Said, so that whoever sees the server's CPU while a client reads knows why.
+      const polling = busyPollMicros > 0 ? `, busy polling up to ${busyPollMicros} µs after each reply` : '';
+      process.stderr.write(`flow 9p serve: listening on ${uri}, exporting ${dir}${readOnly ? ' read-only' : ''} (ids: ${idText})${processes}${polling}\n`);
       process.stdout.write(`Serving ${dir} over 9P on ${uri}. Reach it with:\n${reachLines(uri, dir).join('\n')}\n`);
     };
     const worker = isWorkerProcess();
@@ -212,10 +222,12 @@ Examples:
     const maxConnections = share(concurrency);
     const pool = new ConnectionPool({ maxConnections });
     const memory = new MemoryBudget({ bytes: share(memoryMiB * 1024 * 1024) });
+    // One poller for the process: its event loop is one, whichever connection it serves.
+    const busyPoll = busyPollMicros > 0 ? new BusyPoll({ maxMicros: busyPollMicros }) : undefined;
 
     const handle = async (flow: Flow, live: AbortSignal): Promise<void> => {
       const peer = flow.label;
-      const summary = await serve9p(flow, fs, { signal: live, msize, pool, memory, handshakeTimeoutMs, idleTimeoutMs });
+      const summary = await serve9p(flow, fs, { signal: live, msize, pool, memory, handshakeTimeoutMs, idleTimeoutMs, ...(busyPoll ? { busyPoll } : {}) });
       const how = summary.outcome === 'error' && summary.error ? `error: ${formatError(summary.error)}` : summary.outcome;
       process.stderr.write(
         `flow 9p serve: ${peer}: ${summary.dialect ?? 'no version'} session ended (${how}) after ${summary.requests} request(s)\n`,
