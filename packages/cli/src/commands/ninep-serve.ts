@@ -142,8 +142,9 @@ Options:
                         microseconds before sleeping (default ${DEFAULT_BUSY_POLL_MICROS} with two or more CPUs, 0 with
                         one; here ${busyPollDefault()}): a client with one request in flight finds the
                         server awake instead of waking it, which on a virtual machine costs more
-                        than the request. The window adapts: it opens only while requests come
-                        back that soon. Costs CPU while it is open. 0: sleep at once
+                        than the request. The window adapts to how soon requests come back, and
+                        the server stops polling where it measures no gain (client on the same
+                        CPU, a busy server). Costs CPU while a window is open. 0: sleep at once
   --workers N           serve from N processes (default: one per core, at most 4; here ${defaultNinepWorkers()}):
                         one accepts and hands each connection to the next worker in turn, so that
                         a busy server uses every core and a worker held up by a slow disk or a
