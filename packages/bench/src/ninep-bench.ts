@@ -177,6 +177,11 @@ function verifiedCat(diodcat: string, args: readonly string[], timeoutMs: number
   });
 }
 
+/** diodcat's arguments for reading the bench file from the server on `port` at `msize`. */
+function catArgs(exportDir: string, msize: number): (port: number) => string[] {
+  return (port) => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
+}
+
 /** One timed diodcat with its output thrown away by the kernel (/dev/null), so the parent adds no work. */
 function timedCat(diodcat: string, args: readonly string[], timeoutMs: number, cpuList?: string): Promise<{ code: number; seconds: number }> {
   const run = cpuList === undefined ? { command: diodcat, args: [...args] } : onCpus(cpuList, diodcat, args);
@@ -283,7 +288,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
 
     const reads: ReadRow[] = [];
     for (const msize of options.msizes) {
-      const args = (port: number): string[] => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
+      const args = catArgs(exportDir, msize);
       const verified = new Map<NinepServer, boolean>();
       for (const s of running) {
         const r = await verifiedCat(diodcat, args(s.port), CAT_TIMEOUT_MS);
@@ -298,12 +303,15 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
     if (options.pinned) {
       pinnedSkipped = pinningUnavailable();
       const pinnable = running.filter((s) => s.pinned);
+      const probeAll = (label: string): void => {
+        if (options.probeAffinity) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: label, server: s.name, ...treeAffinity(s.pid) });
+      };
       for (const placement of pinnedSkipped === undefined ? PINNED_PLACEMENTS : []) {
         try {
           for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, placement.server);
-          if (options.probeAffinity) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: placement.name, server: s.name, ...treeAffinity(s.pid) });
+          probeAll(placement.name);
           for (const msize of options.msizes) {
-            const args = (port: number): string[] => ['-s', `127.0.0.1:${port}`, '-a', exportDir, '-m', String(msize), FILE];
+            const args = catArgs(exportDir, msize);
             const verified = new Map(reads.filter((r) => r.msize === msize).map((r) => [r.server, r.verified]));
             reads.push(...(await timedCats(diodcat, pinnable, args, msize, options, verified, placement, log)));
           }
@@ -311,7 +319,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
           for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, allCpus());
         }
       }
-      if (options.probeAffinity && pinnedSkipped === undefined) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: 'after', server: s.name, ...treeAffinity(s.pid) });
+      if (pinnedSkipped === undefined) probeAll('after');
     }
 
     const loads: LoadRow[] = [];

@@ -25,9 +25,9 @@
 // polls is cheap on a VM (the host still polls the vCPU), a sleep among sleeps is not. It polls
 // on only where polling cuts the turnaround by at least a tenth. Each trial that confirms the
 // mode doubles the next epoch (FIRST_EPOCH_REPLIES up to MAX_EPOCH_REPLIES), so that trials cost
-// little once the answer is steady; a trial that changes the mode starts over short. Gaps longer than the longest
-// window are pauses, not turnarounds, and count in neither. With one CPU there is nothing to win
-// at all: `busyPollDefault()` says 0 there.
+// little once the answer is steady; a trial that changes the mode starts over short. Gaps longer
+// than the longest window are pauses, not turnarounds, and count in neither. With one CPU there
+// is nothing to win at all: `busyPollDefault()` says 0 there.
 import { availableParallelism } from 'node:os';
 
 /** How a `BusyPoll` polls: its longest and first windows (and, for tests, its clock and scheduler). */
@@ -152,11 +152,6 @@ export class BusyPoll {
     return this.pollingMode ? 'polling' : 'sleeping';
   }
 
-  /** Whether replies are polled through now (the mode, or a trial of polling). */
-  get pollsReplies(): boolean {
-    return this.pollingMode !== this.trial;
-  }
-
   /** What the poller has done so far: counts of each kind of request, windows, trials, and the measured turnarounds. */
   get stats(): BusyPollStats {
     return {
@@ -196,7 +191,8 @@ export class BusyPoll {
     this.lastReplyAt = now;
     this.stretchReplies++;
     if (this.stretchReplies > this.stretchLength()) this.nextStretch();
-    const poll = this.windowMs > 0 && this.pollsReplies;
+    // Replies are polled through in polling mode, or in a trial of polling.
+    const poll = this.windowMs > 0 && this.pollingMode !== this.trial;
     this.lastReplyPolled = poll;
     if (!poll) return;
     this.until = now + this.windowMs;
@@ -230,8 +226,8 @@ export class BusyPoll {
     this.trial = false;
     const epoch = this.epochMean;
     this.epochMean = undefined;
-    // Too few turnarounds (a busy server, or a client that pauses): nothing to compare; sleeping
-    // then costs nothing worth saving, and polling would only spin through pauses.
+    // Too few turnarounds (clients that pause longer than the longest window): nothing to
+    // compare; sleeping then costs nothing worth saving, and polling would only spin through pauses.
     const enough = epoch !== undefined && epoch.samples >= MIN_SAMPLES && measured.samples >= MIN_SAMPLES;
     const polled = this.pollingMode ? epoch : measured;
     const slept = this.pollingMode ? measured : epoch;
