@@ -3,7 +3,7 @@ import { formatCoreBench, runCoreBench } from './core-bench';
 import { formatHybridBench, runHybridBench } from './hvsock-hybrid-bench';
 import type { ProxyBenchOptions } from './hvsock-measure';
 import { formatVsockBench, runVsockBench } from './hvsock-vsock-bench';
-import { formatNinepBench, runNinepBench } from './ninep-bench';
+import { DEFAULT_WARMUPS, formatNinepBench, runNinepBench } from './ninep-bench';
 import { formatNinepCampaign, runNinepCampaign } from './ninep-campaign';
 import { chosenSections, parseSizeList, Settings, USAGE, wantsHelp } from './options';
 import { formatProxyCampaign, runProxyCampaign } from './proxy-campaign';
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
         bytes: settings.size('ninep-bytes', 200 * MIB),
         msizes: parseSizeList(settings.text('ninep-msizes') ?? '8192,65536'),
         runs: settings.count('runs', 5),
+        warmups: settings.count('ninep-warmups', DEFAULT_WARMUPS),
         threads: settings.count('ninep-threads', 4),
         loadSeconds: settings.count('ninep-seconds', 3),
         noLoad: settings.flag('ninep-no-load'),

@@ -17,8 +17,16 @@ export interface NinepBenchOptions {
   readonly bytes: number;
   /** msizes diodcat asks for (diod 1.0.24 negotiates at most 65536). */
   readonly msizes: readonly number[];
-  /** Measured runs per row (best-of), after one verified warm-up read per row. */
+  /** Measured runs per row (best-of), after the warm-up reads. */
   readonly runs: number;
+  /**
+   * Unmeasured diodcat reads of the file from each server before the measured runs at each
+   * msize, the first of them verified (default DEFAULT_WARMUPS). Our server's processes reach
+   * their steady speed only once V8 has compiled the request path, some thousands of requests
+   * into each worker process; a server runs for far longer than that, so that is the speed to
+   * compare. diod gets the same reads.
+   */
+  readonly warmups?: number;
   /** diodload threads (each its own connection). */
   readonly threads: number;
   /** diodload run time per measurement, in seconds (whole seconds: diodload's `-r`). */
@@ -79,11 +87,15 @@ export interface ReadRow {
   readonly seconds: readonly number[];
   /** Best-of as MiB/s. */
   readonly mibps: Spread;
-  /** Server CPU seconds (user + system, all threads) of the fastest run. */
+  /**
+   * Server CPU seconds (user + system, all threads) per measured run, the mean over all of them:
+   * the kernel counts CPU time in ticks of 10 ms, a few percent of one run, so one run's figure
+   * is too coarse to compare servers by.
+   */
   readonly serverCpu?: number;
   /** The server's peak resident set size over the measured runs, in bytes. */
   readonly serverRss?: number;
-  /** The warm-up read delivered exactly the file's bytes (length and SHA-256). */
+  /** The first warm-up read delivered exactly the file's bytes (length and SHA-256). */
   readonly verified: boolean;
 }
 
@@ -95,8 +107,12 @@ export interface LoadRow {
   readonly opsPerSecond: Spread;
   /** diodload's rMB/s (MiB/s) of the best run; 0 for getattr. */
   readonly readMiBps: number;
-  /** Server CPU seconds (user + system, all threads) of the best run. */
+  /** Server CPU seconds (user + system, all threads) per measured run, the mean over all of them. */
   readonly serverCpu?: number;
+  /** Operations per second over all measured runs (the CPU figures are per operation of these). */
+  readonly meanOpsPerSecond?: number;
+  /** diodload's rMB/s (MiB/s) over all measured runs; 0 for getattr. */
+  readonly meanReadMiBps?: number;
   /** The server's peak resident set size over the measured runs, in bytes. */
   readonly serverRss?: number;
 }
@@ -126,6 +142,11 @@ const FILE = 'big.bin';
 const RSS_SAMPLE_MS = 20;
 /** The longest one diodcat may take (a 200 MiB read takes seconds). */
 const CAT_TIMEOUT_MS = 120_000;
+/**
+ * Warm-up reads per msize: with the default 200 MiB file, enough for each of our two worker
+ * processes to serve some thousands of reads before the measured runs.
+ */
+export const DEFAULT_WARMUPS = 4;
 
 interface Running {
   readonly name: NinepServer;
@@ -232,8 +253,7 @@ async function timedCats(
   }
   return servers.map((s) => {
     const secs = seconds.get(s.name) ?? [];
-    const fastest = secs.indexOf(Math.min(...secs));
-    const c = cpu.get(s.name)?.[fastest];
+    const c = mean(cpu.get(s.name) ?? []);
     return {
       msize,
       server: s.name,
@@ -261,6 +281,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'flow-bench-9p-')));
   const exportDir = join(dir, 'export');
   const running: Running[] = [];
+  const warmups = Math.max(1, options.warmups ?? DEFAULT_WARMUPS);
   try {
     mkdirSync(exportDir);
     const digest = writeRandomFile(join(exportDir, FILE), options.bytes);
@@ -296,6 +317,12 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         if (!good) throw new Error(`${s.name}: diodcat -m ${msize} got ${r.bytes} bytes of ${options.bytes} (exit ${r.code}, digest ${r.digest === digest ? 'equal' : 'differs'}) ${r.stderr.trim()}`);
         verified.set(s.name, good);
       }
+      for (let round = 1; round < warmups; round += 1) {
+        for (const s of running) {
+          const r = await timedCat(diodcat, args(s.port), CAT_TIMEOUT_MS);
+          if (r.code !== 0) throw new Error(`${s.name}: warm-up diodcat -m ${msize} exited with ${r.code}`);
+        }
+      }
       reads.push(...(await timedCats(diodcat, running, args, msize, options, verified, undefined, log)));
     }
     let pinnedSkipped: string | undefined;
@@ -330,9 +357,15 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         const mbs = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
         const cpu = new Map<NinepServer, number[]>(loaded.map((s) => [s.name, []]));
         const rss = new Map<NinepServer, number>();
+        const loadArgs = (s: Running, seconds: number): string[] => ['-s', `127.0.0.1:${s.port}`, '-n', String(options.threads), '-r', String(seconds), ...(mode === 'getattr' ? ['-g'] : [])];
+        // One unmeasured second per server first, so that the request path of this load is compiled.
+        for (const s of loaded) {
+          const r = await runTool(diodload, loadArgs(s, 1), 31_000);
+          if (r.code !== 0) throw new Error(`${s.name}: warm-up diodload ${loadArgs(s, 1).join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+        }
         for (let round = 0; round < options.runs; round += 1) {
           for (const s of loaded) {
-            const args = ['-s', `127.0.0.1:${s.port}`, '-n', String(options.threads), '-r', String(options.loadSeconds), ...(mode === 'getattr' ? ['-g'] : [])];
+            const args = loadArgs(s, options.loadSeconds);
             const before = treeCpuSeconds(s.pid);
             const sampler = new PeakSampler(() => (s.pid === undefined ? undefined : treeRss(s.pid, true)), RSS_SAMPLE_MS);
             const r = await runTool(diodload, args, options.loadSeconds * 1000 + 30_000);
@@ -349,12 +382,14 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
         for (const s of loaded) {
           const o = ops.get(s.name) ?? [];
           const best = o.indexOf(Math.max(...o));
-          const c = cpu.get(s.name)?.[best];
+          const c = mean(cpu.get(s.name) ?? []);
           loads.push({
             mode,
             server: s.name,
             opsPerSecond: spread(o),
             readMiBps: mbs.get(s.name)?.[best] ?? 0,
+            meanOpsPerSecond: mean(o) ?? 0,
+            meanReadMiBps: mean(mbs.get(s.name) ?? []) ?? 0,
             ...(c !== undefined && Number.isFinite(c) ? { serverCpu: c } : {}),
             ...(rss.get(s.name) ? { serverRss: rss.get(s.name) } : {}),
           });
@@ -381,14 +416,20 @@ async function readCtlVersion(diodcat: string, port: number): Promise<string> {
   });
 }
 
+/** The mean of `xs`; undefined when empty or when any is not a number (a run without a CPU figure). */
+function mean(xs: readonly number[]): number | undefined {
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) return undefined;
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
 /** Server CPU seconds per GiB moved, or undefined without a CPU figure. */
 function cpuPerGiB(cpu: number | undefined, bytes: number): number | undefined {
   return cpu === undefined || !(bytes > 0) ? undefined : cpu / (bytes / GIB);
 }
 
-/** Server CPU seconds per operation of a diodload row's best run (`seconds` long). */
+/** Server CPU seconds per operation of a diodload row, over its measured runs (`seconds` long each). */
 function cpuPerOp(l: LoadRow, seconds: number): number | undefined {
-  const ops = l.opsPerSecond.best * seconds;
+  const ops = (l.meanOpsPerSecond ?? 0) * seconds;
   return l.serverCpu === undefined || !(ops > 0) ? undefined : l.serverCpu / ops;
 }
 
@@ -398,11 +439,13 @@ function cpuPerOp(l: LoadRow, seconds: number): number | undefined {
  */
 export function formatNinepBench(result: NinepBenchResult): string {
   const { bytes, runs, threads, loadSeconds } = result.options;
+  const warmups = Math.max(1, result.options.warmups ?? DEFAULT_WARMUPS);
   const title =
     `9p on loopback, diod against @flow/9p, same clients, same files: diodcat reading ${fixed(bytes / MIB, 0)} MiB ` +
-    `(one request in flight), best of ${runs} after a verified warm-up; diodload -n ${threads} -r ${loadSeconds}, best of ${runs}`;
+    `(one request in flight), best of ${runs} after ${warmups} warm-up read(s), the first verified; ` +
+    `diodload -n ${threads} -r ${loadSeconds}, best of ${runs} after a 1 s warm-up; CPU figures are means over the measured runs`;
   const readTable = markdownTable(
-    ['diodcat', 'placement', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'server CPU s', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
+    ['diodcat', 'placement', 'server', 'best s', 'worst s', 'best MiB/s', 'spread', 'CPU s/run', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
     result.reads.map((r) => {
       const diod = result.reads.find((x) => x.msize === r.msize && x.placement === r.placement && x.server === 'diod');
       const perGiB = cpuPerGiB(r.serverCpu, bytes);
@@ -434,7 +477,7 @@ export function formatNinepBench(result: NinepBenchResult): string {
   if (result.pinnedSkipped !== undefined) parts.push('', `pinned rows skipped: ${result.pinnedSkipped}`);
   if (result.loads.length > 0) {
     const loadTable = markdownTable(
-      ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'server CPU s', 'CPU µs/op', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
+      ['diodload', 'server', 'best ops/s', 'worst ops/s', 'spread', 'rMiB/s', 'CPU s/run', 'CPU µs/op', 'CPU s/GiB', 'CPU vs diod', 'RSS MiB', 'ours/diod'],
       result.loads.map((l) => {
         const diod = result.loads.find((x) => x.mode === l.mode && x.server === 'diod');
         const perOp = cpuPerOp(l, loadSeconds);
@@ -447,7 +490,7 @@ export function formatNinepBench(result: NinepBenchResult): string {
           fixed(l.readMiBps, 1),
           fixed(l.serverCpu, 2),
           fixed(perOp === undefined ? undefined : perOp * 1e6, 1),
-          l.mode === 'read' ? fixed(cpuPerGiB(l.serverCpu, l.readMiBps * MIB * loadSeconds), 2) : '',
+          l.mode === 'read' ? fixed(cpuPerGiB(l.serverCpu, (l.meanReadMiBps ?? 0) * MIB * loadSeconds), 2) : '',
           ratio(perOp, diod ? cpuPerOp(diod, loadSeconds) : undefined),
           fixed(l.serverRss === undefined ? undefined : l.serverRss / MIB, 0),
           ratio(l.opsPerSecond.best, diod?.opsPerSecond.best),

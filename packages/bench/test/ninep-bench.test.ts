@@ -7,7 +7,7 @@ const MIB = 1024 * 1024;
 describe('9p bench (smoke: correctness only, never speed)', () => {
   test('diodcat reads the file byte-exact from diod and from our server, and diodload runs against both', async () => {
     const bytes = MIB + 17; // not a multiple of any msize: the last read is short
-    const result = await runNinepBench({ bytes, msizes: [8192, 65536], runs: 1, threads: 1, loadSeconds: 1 });
+    const result = await runNinepBench({ bytes, msizes: [8192, 65536], runs: 1, warmups: 2, threads: 1, loadSeconds: 1 });
     expect(result.reads.map((r) => `${r.msize} ${r.server}`)).toEqual([
       '8192 diod',
       '8192 flow',
@@ -56,6 +56,8 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
     expect(text).toContain('ours/diod');
     expect(text).toContain('CPU s/GiB');
     expect(text).toContain('RSS MiB');
+    expect(text).toContain('after 2 warm-up read(s), the first verified');
+    expect(text).toContain('CPU figures are means over the measured runs');
   }, 90_000);
 
   test('pinned rows: each server measured with client and server on one CPU and on two, its threads unpinned after', async () => {
