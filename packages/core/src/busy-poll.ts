@@ -23,11 +23,12 @@
 // TRIAL_REPLIES replies, and compares the mean turnaround (from a reply to the next request) of
 // the second half of each, after the machine has settled into the mode: a lone sleep between
 // polls is cheap on a VM (the host still polls the vCPU), a sleep among sleeps is not. It polls
-// on only where polling cuts the turnaround by at least a tenth. Each trial that confirms the
-// mode doubles the next epoch (FIRST_EPOCH_REPLIES up to MAX_EPOCH_REPLIES), so that trials cost
-// little once the answer is steady; a trial that changes the mode starts over short. Gaps longer
-// than the longest window are pauses, not turnarounds, and count in neither. With one CPU there
-// is nothing to win at all: `busyPollDefault()` says 0 there.
+// on only where polling cuts the turnaround by at least a tenth and by at least MIN_GAIN_MICROS.
+// Each trial that confirms the mode doubles the next epoch (FIRST_EPOCH_REPLIES up to
+// MAX_EPOCH_REPLIES), so that trials cost little once the answer is steady; a trial that changes
+// the mode starts over short. Gaps longer than the longest window are pauses, not turnarounds,
+// and count in neither. With one CPU there is nothing to win at all: `busyPollDefault()` says 0
+// there.
 import { availableParallelism } from 'node:os';
 
 /** How a `BusyPoll` polls: its longest and first windows (and, for tests, its clock and scheduler). */
@@ -76,8 +77,15 @@ export const MAX_EPOCH_REPLIES = 16384;
 export const TRIAL_REPLIES = 256;
 /** Turnarounds a stretch needs, in its second half, to be judged by. */
 const MIN_SAMPLES = 16;
-/** Polling is worth it when its mean turnaround is below this share of sleeping's. */
+/** Polling is worth it when its mean turnaround is below this share of sleeping's... */
 const WORTH_IT = 0.9;
+/**
+ * ...and at least this many microseconds shorter. A wakeup worth spinning to avoid costs tens of
+ * microseconds (a halted vCPU); where the turnarounds are a few microseconds either way (several
+ * clients keeping the server busy, or bare metal), the spin saves next to nothing per request,
+ * and the CPU it takes is CPU the clients on this machine could have used.
+ */
+export const MIN_GAIN_MICROS = 10;
 
 /**
  * The longest window to use on this machine: `DEFAULT_BUSY_POLL_MICROS`, or 0 where this process
@@ -235,7 +243,7 @@ export class BusyPoll {
       this.polledMean = polled!.value;
       this.sleptMean = slept!.value;
     }
-    const pollingPays = enough && polled!.value < slept!.value * WORTH_IT;
+    const pollingPays = enough && polled!.value < slept!.value * WORTH_IT && slept!.value - polled!.value >= MIN_GAIN_MICROS / 1000;
     if (pollingPays !== this.pollingMode) {
       this.pollingMode = pollingPays;
       this.counts.switches++;

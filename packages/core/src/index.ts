@@ -54,7 +54,7 @@ export { proxy } from './proxy';
 export type { DirectionResult, ProxyErrorPolicy, ProxyOptions, ProxyResult } from './proxy';
 export { AcceptQueue, disposeListener, endFlows } from './listener';
 export type { AcceptOptions, Listener } from './listener';
-export { BusyPoll, busyPollDefault, DEFAULT_BUSY_POLL_MICROS, FIRST_EPOCH_REPLIES, MAX_EPOCH_REPLIES, TRIAL_REPLIES } from './busy-poll';
+export { BusyPoll, busyPollDefault, DEFAULT_BUSY_POLL_MICROS, FIRST_EPOCH_REPLIES, MAX_EPOCH_REPLIES, MIN_GAIN_MICROS, TRIAL_REPLIES } from './busy-poll';
 export type { BusyPollOptions, BusyPollStats } from './busy-poll';
 export { serve } from './serve';
 export type { Server, ServeOptions, ServeSummary } from './serve';

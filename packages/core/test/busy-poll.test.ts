@@ -1,6 +1,6 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { BusyPoll, busyPollDefault, DEFAULT_BUSY_POLL_MICROS, FIRST_EPOCH_REPLIES, MAX_EPOCH_REPLIES, TRIAL_REPLIES } from '../src';
+import { BusyPoll, busyPollDefault, DEFAULT_BUSY_POLL_MICROS, FIRST_EPOCH_REPLIES, MAX_EPOCH_REPLIES, MIN_GAIN_MICROS, TRIAL_REPLIES } from '../src';
 
 /** A poller on a clock the test moves, with poll steps queued for the test to run. */
 function manual(maxMicros = 100, startMicros?: number) {
@@ -202,6 +202,18 @@ describe('BusyPoll: whether polling is worth it', () => {
     const m = manual(100, 25);
     simulate(m, 5000, (p) => (p ? 19 : 20));
     expect(m.poll.mode).toBe('sleeping');
+  });
+
+  test('several clients keeping the server busy (requests a few µs apart either way): polling saves too little per request, it sleeps', () => {
+    const m = manual(100, 25);
+    // Polling cuts the turnaround by a third, but by 3 µs of the tens a halted vCPU's wakeup costs.
+    simulate(m, 5000, (p) => (p ? 6 : 9));
+    expect(m.poll.mode).toBe('sleeping');
+    expect(m.poll.stats.polledTurnaroundMicros! - m.poll.stats.sleptTurnaroundMicros!).toBeCloseTo(-3, 6);
+    // A gain of MIN_GAIN_MICROS is enough, where it is also a tenth.
+    const n = manual(100, 25);
+    simulate(n, 5000, (p) => (p ? 20 : 20 + MIN_GAIN_MICROS));
+    expect(n.poll.mode).toBe('polling');
   });
 
   test('a client that pauses longer than the longest window gives nothing to compare: the server sleeps', () => {
