@@ -53,8 +53,9 @@ export class Settings {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     for (const a of argv) {
-      const m = /^--([a-z0-9-]+)=(.*)$/i.exec(a);
-      if (m) this.args.set(m[1].toLowerCase(), m[2]);
+      // `--name=value`, or a bare `--name`, which turns a flag on (`--verify`, `--ninep-no-pinned`).
+      const m = /^--([a-z0-9-]+)(?:=(.*))?$/i.exec(a);
+      if (m) this.args.set(m[1].toLowerCase(), m[2] ?? 'true');
     }
   }
 

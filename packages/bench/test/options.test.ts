@@ -18,6 +18,17 @@ describe('settings', () => {
     expect(s.size('tcp-bytes', 7)).toBe(7);
     expect(positionals(['--runs=5', 'core'])).toEqual(['core']);
   });
+
+  test('a bare --name turns a flag on, as --name=1 does; --name=0 and --name=false turn it off', () => {
+    const s = new Settings(['--ninep-no-pinned', '--verify=1', '--no-socat=0', '--no-haproxy=false'], {});
+    expect(s.flag('ninep-no-pinned')).toBe(true);
+    expect(s.flag('verify')).toBe(true);
+    expect(s.flag('no-socat')).toBe(false);
+    expect(s.flag('no-haproxy')).toBe(false);
+    expect(s.flag('ninep-no-load')).toBe(false);
+    // A bare name where a value is needed is refused, not read as a default.
+    expect(() => new Settings(['--runs'], {}).count('runs', 3)).toThrow(RangeError);
+  });
 });
 
 describe('choosing sections', () => {
