@@ -44,6 +44,20 @@ export function allCpus(): string {
 }
 
 /**
+ * The CPUs process `pid` may run on (its `Cpus_allowed_list`), or every CPU where that cannot be
+ * read: what a pinned server goes back to, which is what it was started with (the bench's own
+ * affinity, where the bench itself runs under taskset), not necessarily every CPU.
+ */
+export function cpusOf(pid: number): string {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ?? allCpus();
+  } catch {
+    return allCpus();
+  }
+}
+
+/**
  * Pins every thread of `pid` and of its child processes (a server's worker processes) to `cpuList`.
  * Threads made later inherit the affinity of the thread that makes them. Rejects with taskset's
  * message when it fails.

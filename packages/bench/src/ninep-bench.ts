@@ -7,7 +7,7 @@ import { Child } from './child';
 import { findTool, runTool, startDiod } from './ninep-diod';
 import type { NinepServerConfig } from './ninep-server-process';
 import { treeCpuSeconds } from './cpu';
-import { allCpus, onCpus, pinningUnavailable, pinProcessTree, PINNED_PLACEMENTS, type Placement, treeAffinity, type TreeAffinity } from './cpu-placement';
+import { allCpus, cpusOf, onCpus, pinningUnavailable, pinProcessTree, PINNED_PLACEMENTS, type Placement, treeAffinity, type TreeAffinity } from './cpu-placement';
 import { PeakSampler, treeRss } from './rss';
 import { spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
@@ -330,6 +330,8 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
     if (options.pinned) {
       pinnedSkipped = pinningUnavailable();
       const pinnable = running.filter((s) => s.pinned);
+      // Each server goes back to the CPUs it was started with.
+      const unpinned = new Map(pinnable.map((s) => [s.name, s.pid === undefined ? allCpus() : cpusOf(s.pid)]));
       const probeAll = (label: string): void => {
         if (options.probeAffinity) for (const s of pinnable) if (s.pid !== undefined) probes.push({ placement: label, server: s.name, ...treeAffinity(s.pid) });
       };
@@ -343,7 +345,7 @@ export async function runNinepBench(options: NinepBenchOptions, log: (line: stri
             reads.push(...(await timedCats(diodcat, pinnable, args, msize, options, verified, placement, log)));
           }
         } finally {
-          for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, allCpus());
+          for (const s of pinnable) if (s.pid !== undefined) await pinProcessTree(s.pid, unpinned.get(s.name) ?? allCpus());
         }
       }
       if (pinnedSkipped === undefined) probeAll('after');

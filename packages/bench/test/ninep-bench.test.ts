@@ -1,5 +1,6 @@
 import { busyPollDefault } from '@flow/core';
-import { allCpus, pinningUnavailable } from '../src/cpu-placement';
+import { spawn } from 'node:child_process';
+import { allCpus, cpusOf, findTaskset, pinningUnavailable } from '../src/cpu-placement';
 import { formatNinepBench, runNinepBench } from '../src/ninep-bench';
 
 const MIB = 1024 * 1024;
@@ -60,6 +61,19 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
     expect(text).toContain('CPU figures are means over the measured runs');
   }, 90_000);
 
+  test('cpusOf reads the CPUs a process may use: what a pinned server is given back', async () => {
+    const child = spawn(findTaskset()!, ['-c', '0', 'sleep', '5'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(cpusOf(child.pid!)).toBe('0');
+      expect(cpusOf(process.pid)).toMatch(/^[0-9][0-9,-]*$/);
+    } finally {
+      child.kill();
+    }
+    // A process that is gone: every CPU, rather than nothing.
+    expect(cpusOf(2 ** 22 + 1)).toBe(allCpus());
+  });
+
   test('pinned rows: each server measured with client and server on one CPU and on two, its threads unpinned after', async () => {
     const unavailable = pinningUnavailable();
     // The CI machine has taskset and two CPUs; say so rather than pass quietly where it does not.
@@ -90,12 +104,13 @@ describe('9p bench (smoke: correctness only, never speed)', () => {
       expect(r.mibps.best).toBeGreaterThan(0);
     }
     // While pinned, every thread of each pinned server (diod's, and our primary's and workers')
-    // was allowed CPU 0 only; afterwards each is allowed every CPU again.
+    // was allowed CPU 0 only; afterwards each is back on the CPUs it was started with (this
+    // process's, which it inherited).
     const probes = result.affinityProbes ?? [];
     expect(probes.map((p) => `${p.placement} ${p.server}`)).toEqual(['one CPU diod', 'one CPU flow', 'two CPUs diod', 'two CPUs flow', 'after diod', 'after flow']);
     for (const p of probes) {
       expect(p.threads).toBeGreaterThan(p.server === 'flow' ? 2 : 0);
-      expect(p.cpuLists).toEqual([p.placement === 'after' ? allCpus() : '0']);
+      expect(p.cpuLists).toEqual([p.placement === 'after' ? cpusOf(process.pid) : '0']);
     }
     const text = formatNinepBench(result);
     expect(text).toMatch(/\| -m 8192 +\| +two CPUs \| +flow \|/);
