@@ -34,7 +34,9 @@ function sample(pageBuffer: SharedArrayBuffer): RingWatchCounts {
     if (ms >= LONG_STALL_MS) longStalls += 1;
     episode = undefined;
   };
-  while (Atomics.load(control, SAMPLER_STOP) === 0) {
+  // At least one sample: a short run can end (and ask the sampler to stop) before this thread
+  // has even received the page, and its one look at the ring still counts.
+  do {
     samples += 1;
     const now = performance.now();
     const key = Atomics.load(control, SAMPLER_WAITING) !== 0 ? (waiting++, stallKey(readConsoleIndices(page))) : undefined;
@@ -46,7 +48,7 @@ function sample(pageBuffer: SharedArrayBuffer): RingWatchCounts {
     }
     // Sleeps `intervalMs`, or less when told to stop.
     Atomics.wait(control, SAMPLER_STOP, 0, data.intervalMs);
-  }
+  } while (Atomics.load(control, SAMPLER_STOP) === 0);
   endEpisode();
   return { samples, ms: performance.now() - started, waiting, stalled, longestStallMs, longStalls };
 }
