@@ -50,11 +50,15 @@ export function allCpus(): string {
  */
 export function cpusOf(pid: number): string {
   try {
-    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m?.[1] ?? allCpus();
+    return cpusAllowed(`/proc/${pid}/status`) ?? allCpus();
   } catch {
     return allCpus();
   }
+}
+
+/** The `Cpus_allowed_list` of a `/proc/.../status` file (of a process or of one thread); throws when it cannot be read. */
+function cpusAllowed(statusFile: string): string | undefined {
+  return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(statusFile, 'utf8'))?.[1];
 }
 
 /**
@@ -102,9 +106,9 @@ export function treeAffinity(pid: number): TreeAffinity {
     }
     for (const tid of tids) {
       try {
-        const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8'));
-        if (!m) continue;
-        lists.add(m[1]);
+        const list = cpusAllowed(`/proc/${p}/task/${tid}/status`);
+        if (list === undefined) continue;
+        lists.add(list);
         threads += 1;
       } catch {
         // the thread ended while we looked

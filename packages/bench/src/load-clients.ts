@@ -14,7 +14,7 @@ import {
   type SlowReply,
   type SlowRequest,
 } from './protocol';
-import { quantile } from './summary';
+import { mean, quantile } from './summary';
 import { slowBytesReceived } from './target-server';
 
 /** No single phase may run longer than this, whatever the settings. */
@@ -127,8 +127,7 @@ export async function ping(req: PingRequest): Promise<PingReply> {
 
 export function summarisePings(samples: number[]): PingReply {
   samples.sort((x, y) => x - y);
-  const mean = samples.reduce((s, v) => s + v, 0) / samples.length;
-  return { count: samples.length, p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99), meanUs: mean, samples };
+  return { count: samples.length, p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99), meanUs: mean(samples) ?? NaN, samples };
 }
 
 const PING = Buffer.of(0x70);

@@ -9,7 +9,7 @@ import type { NinepServerConfig } from './ninep-server-process';
 import { treeCpuSeconds } from './cpu';
 import { allCpus, cpusOf, onCpus, pinningUnavailable, pinProcessTree, PINNED_PLACEMENTS, type Placement, treeAffinity, type TreeAffinity } from './cpu-placement';
 import { PeakSampler, treeRss } from './rss';
-import { spread, spreadPercent, type Spread } from './summary';
+import { mean, spread, spreadPercent, type Spread } from './summary';
 import { fixed, markdownTable, ratio } from './table';
 
 export interface NinepBenchOptions {
@@ -416,12 +416,6 @@ async function readCtlVersion(diodcat: string, port: number): Promise<string> {
       resolve(out.trim());
     });
   });
-}
-
-/** The mean of `xs`; undefined when empty or when any is not a number (a run without a CPU figure). */
-function mean(xs: readonly number[]): number | undefined {
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) return undefined;
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 /** Server CPU seconds per GiB moved, or undefined without a CPU figure. */

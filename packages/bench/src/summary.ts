@@ -19,6 +19,12 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[rank];
 }
 
+/** The mean of `samples`; undefined when there are none, or when one is not a number (a run without a figure). */
+export function mean(samples: readonly number[]): number | undefined {
+  if (samples.length === 0 || samples.some((x) => !Number.isFinite(x))) return undefined;
+  return samples.reduce((a, b) => a + b, 0) / samples.length;
+}
+
 /** `(max - min) / max` as a percentage: how much the runs disagreed. */
 export function spreadPercent(s: Spread): number {
   return s.best === 0 ? 0 : ((s.best - s.worst) / s.best) * 100;
